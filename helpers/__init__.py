@@ -1,0 +1,85 @@
+"""Small helpers for the Deep Q Workbook notebooks.
+
+One module per concern:
+
+* :mod:`helpers` (this file) — :func:`seed_everything`, :func:`device`, environment registration;
+* :mod:`helpers.quiz` — graded checks and self-check questions;
+* :mod:`helpers.video` — record an episode and show it inline;
+* :mod:`helpers.evaluation` — batched greedy evaluation and the course's confirmed-solve rule;
+* :mod:`helpers.gridworld`, :mod:`helpers.moving_grid` — the course's custom environments;
+* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks;
+* :mod:`helpers.notebooks`, :mod:`helpers.grade`, :mod:`helpers.cli` — the ``workbook`` tools.
+
+Importing the package registers the custom environments with gymnasium
+(``gymnasium.make("helpers/GridWorld-v0")``) without importing their modules.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["seed_everything", "device", "__version__"]
+__version__ = "0.1.0"
+
+# The course never plays sound; without this, pygame's renderer complains about audio on headless
+# machines (containers, CI) even for render_mode="rgb_array".
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+_ENVS = {
+    "helpers/GridWorld-v0": "helpers.gridworld:GridWorldEnv",
+    "helpers/MovingObstacles-v0": "helpers.moving_grid:MovingObstaclesEnv",
+}
+for _env_id, _entry_point in _ENVS.items():
+    if _env_id not in gym.registry:
+        gym.register(id=_env_id, entry_point=_entry_point)
+
+
+def seed_everything(seed: int, *, threads: int | None = 1) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch, for repeatable notebooks.
+
+    Parameters
+    ----------
+    seed:
+        Any non-negative integer. The same seed gives the same numbers on the same machine.
+    threads:
+        Number of CPU threads torch may use. The course's networks are tiny, so one thread is
+        fastest and keeps results identical run to run; pass ``None`` to leave torch's default.
+
+    Environments are seeded separately, once, with ``env.reset(seed=seed)`` and
+    ``env.action_space.seed(seed)``.
+    """
+    import torch
+
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def device() -> torch.device:
+    """The best available torch device: CUDA, then Apple's MPS, then the CPU.
+
+    The course's notebooks are sized to train on a laptop CPU; a GPU is used when present but
+    never needed.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,365 @@
+"""Grade submitted notebooks: ``workbook grade PATH... --out grades.csv``.
+
+For each submission the grader
+
+1. finds its solutions notebook by ``metadata.workbook.id`` (a renamed copy still grades; the file
+   name's ``NN_topic`` prefix is the fallback);
+2. puts back the full check cells from ``solutions/`` (hidden tests included) — whatever the student
+   did to a check cell, including deleting it, is undone;
+3. runs it in a fresh kernel, in a temporary folder, with per-cell and whole-notebook time limits;
+4. reads each check cell's published result (:data:`helpers.quiz.RESULT_MIME`) and writes one CSV row.
+
+Student code runs **unsandboxed** apart from a separate process, a temporary folder and time limits:
+grade only submissions you would run yourself. Check cells protect themselves against the easy
+tricks (names rebound in the notebook, a patched :mod:`helpers.quiz`), not against a determined
+attacker with full access to the kernel.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import multiprocessing as mp
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from helpers.notebooks import repo_root
+from helpers.quiz import RESULT_MIME
+
+__all__ = ["Row", "grade", "grade_one", "prepare_submission", "find_submissions"]
+
+QUIZ_TAG = re.compile(r"^quiz:(\w+)$")
+POINTS_TAG = re.compile(r"^points:([0-9.]+)$")
+
+# Runs first in a graded kernel (before any student code): keeps pristine builtins.
+_GUARD_SETUP = """\
+import builtins as _wb_builtins, sys as _wb_sys, types as _wb_types
+_wb_sys.modules["_workbook_guard"] = _wb_types.SimpleNamespace(builtins=dict(vars(_wb_builtins)))
+del _wb_builtins, _wb_sys, _wb_types
+"""
+# Runs at the top of every restored check cell: undo the student's shadowing and patching.
+_GUARD_CHECK = """\
+import sys as _wb_sys, builtins as _wb_builtins, importlib as _wb_importlib
+vars(_wb_builtins).update(_wb_sys.modules["_workbook_guard"].builtins)
+for _wb_name in [n for n in list(globals()) if not n.startswith("_") and hasattr(_wb_builtins, n)]:
+    del globals()[_wb_name]
+import helpers.quiz as _wb_quiz
+_wb_importlib.reload(_wb_quiz)
+del _wb_sys, _wb_builtins, _wb_importlib, _wb_quiz
+"""
+
+
+@dataclass
+class Check:
+    """One graded question of a solutions notebook."""
+
+    qid: str
+    points: float
+    cell: Any
+    anchor: str | None  # id of the cell the check follows in the solution
+
+
+@dataclass
+class Row:
+    """One line of the scores table."""
+
+    file: str
+    student: str = ""
+    notebook: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    max: float = 0.0
+    status: str = "ok"
+
+
+# ------------------------------------------------------------------------------------------
+# Preparing a submission
+# ------------------------------------------------------------------------------------------
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def quiz_checks(solution: nbformat.NotebookNode) -> list[Check]:
+    """The graded questions of a solutions notebook, in order."""
+    checks: list[Check] = []
+    anchor = None
+    for cell in solution.cells:
+        qid = next((m.group(1) for t in _tags(cell) if (m := QUIZ_TAG.match(t))), None)
+        if qid is None:
+            anchor = cell.get("id")
+            continue
+        pts = next((float(m.group(1)) for t in _tags(cell) if (m := POINTS_TAG.match(t))), None)
+        if pts is None:
+            raise ValueError(f"check cell for {qid} has no 'points:N' tag")
+        checks.append(Check(qid, pts, cell, anchor))
+    return checks
+
+
+def prepare_submission(submission: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook that is run: the student's cells with the solution's check cells put back."""
+    checks = quiz_checks(solution)
+    check_ids = {c.cell.get("id") for c in checks}
+    cells = [copy.deepcopy(c) for c in submission.cells
+             if not any(QUIZ_TAG.match(t) for t in _tags(c)) and c.get("id") not in check_ids]
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    positions = {c.get("id"): i for i, c in enumerate(cells)}
+    inserts: dict[int, list[Any]] = {}
+    for chk in checks:
+        restored = copy.deepcopy(chk.cell)
+        restored.source = _GUARD_CHECK + restored.source
+        restored.outputs, restored.execution_count = [], None
+        where = positions.get(chk.anchor, len(cells) - 1)
+        inserts.setdefault(where, []).append(restored)
+    out: list[Any] = [nbformat.v4.new_code_cell(_GUARD_SETUP, metadata={"tags": ["grader"]})]
+    for i, cell in enumerate(cells):
+        out.append(cell)
+        out.extend(inserts.get(i, []))
+    if -1 in inserts:
+        out.extend(inserts[-1])
+    nb = copy.deepcopy(submission)
+    nb.cells = out
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+# ------------------------------------------------------------------------------------------
+# Running one submission (in a worker process)
+# ------------------------------------------------------------------------------------------
+def _run(nb: nbformat.NotebookNode, cell_timeout: float, total_timeout: float, workdir: str) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    deadline = time.monotonic() + total_timeout
+
+    def timeout_for(_cell: Any) -> int:
+        return max(1, int(min(cell_timeout, deadline - time.monotonic())))
+
+    client = NotebookClient(
+        nb, timeout_func=timeout_for, allow_errors=True, interrupt_on_timeout=True,
+        error_on_timeout={"ename": "CellTimeout", "evalue": "cell ran past its time limit", "traceback": []},
+        kernel_name="python3", resources={"metadata": {"path": workdir}},
+    )
+    client.execute()
+    return nb
+
+
+def _worker(nb_json: str, cell_timeout: float, total_timeout: float, conn: Any) -> None:
+    workdir = tempfile.mkdtemp(prefix="workbook-grade-")
+    try:
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        nb = _run(nbformat.reads(nb_json, as_version=4), cell_timeout, total_timeout, workdir)
+        conn.send(("done", nbformat.writes(nb)))
+    except Exception as exc:  # noqa: BLE001 - reported as the submission's status
+        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        conn.close()
+
+
+def _scores_from(nb: nbformat.NotebookNode, checks: list[Check]) -> tuple[dict[str, float], list[str]]:
+    scores = {c.qid: 0.0 for c in checks}
+    notes: list[str] = []
+    for cell in nb.cells:
+        qid = next((m.group(1) for t in _tags(cell) if (m := QUIZ_TAG.match(t))), None)
+        if qid not in scores:
+            continue
+        results = [o["data"][RESULT_MIME] for o in cell.get("outputs", [])
+                   if o.get("output_type") in ("display_data", "execute_result") and RESULT_MIME in o.get("data", {})]
+        if results:
+            res = results[-1]
+            pts = next(c.points for c in checks if c.qid == qid)
+            scores[qid] = max(0.0, min(float(res.get("score", 0.0)), pts))
+            if res.get("status") == "not answered":
+                notes.append(f"{qid} not answered")
+        else:
+            notes.append(f"{qid} did not run")
+    return scores, notes
+
+
+def _status(nb: nbformat.NotebookNode, notes: list[str], n_questions: int) -> str:
+    timeouts, errors = 0, []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                if out.get("ename") in ("CellTimeout", "KeyboardInterrupt"):
+                    timeouts += 1
+                else:
+                    errors.append(f"{out.get('ename')} in cell {i}")
+    if timeouts:
+        return "timeout" + (f" ({'; '.join(notes)})" if notes else "")
+    if errors:
+        return f"error: {errors[0]}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
+    if n_questions and sum("not answered" in n for n in notes) == n_questions:
+        return "not answered"
+    return "ok" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+# ------------------------------------------------------------------------------------------
+# Batch
+# ------------------------------------------------------------------------------------------
+def find_submissions(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given, and every ``*.ipynb`` below each folder (checkpoints skipped)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in f.parts))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    return found
+
+
+def load_solutions(root: Path) -> dict[str, nbformat.NotebookNode]:
+    """Solutions notebooks by id."""
+    sols = {}
+    for path in sorted((root / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        sols[nb.metadata.get("workbook", {}).get("id", path.stem)] = nb
+    return sols
+
+
+def _identify(path: Path, nb: nbformat.NotebookNode, solutions: dict[str, Any]) -> str | None:
+    nid = nb.metadata.get("workbook", {}).get("id")
+    if nid in solutions:
+        return nid
+    m = re.match(r"(\d\d)", path.stem)
+    if m:
+        matches = [k for k in solutions if k.startswith(m.group(1))]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def _student(path: Path, nb: nbformat.NotebookNode) -> str:
+    wb = nb.metadata.get("workbook", {})
+    if wb.get("student"):
+        return str(wb["student"])
+    authors = nb.metadata.get("authors") or []
+    if authors and isinstance(authors[0], dict) and authors[0].get("name"):
+        return str(authors[0]["name"])
+    return path.stem
+
+
+def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_timeout: float = 300,
+              total_timeout: float = 900) -> Row:
+    """Grade one submission (runs it in a child process); never raises for a bad submission."""
+    row = Row(file=str(path), student=path.stem)
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - anything unreadable is "not a notebook"
+        row.status = "not a notebook"
+        return row
+    row.student = _student(path, nb)
+    nid = _identify(path, nb, solutions)
+    if nid is None:
+        row.status = "unknown notebook: no metadata.workbook.id matching a solution"
+        return row
+    row.notebook = nid
+    checks = quiz_checks(solutions[nid])
+    row.scores = {c.qid: 0.0 for c in checks}
+    row.max = sum(c.points for c in checks)
+    if not checks:
+        row.status = "no graded questions in this notebook"
+        return row
+    graded = prepare_submission(nb, solutions[nid])
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker, args=(nbformat.writes(graded), cell_timeout, total_timeout, child))
+    proc.start()
+    child.close()
+    outcome = None
+    if parent.poll(total_timeout + 60):
+        try:
+            outcome = parent.recv()
+        except EOFError:
+            outcome = None
+    if outcome is None:
+        proc.kill()
+        proc.join()
+        row.status = "timeout" if proc.exitcode in (None, -9) else f"error: grader process died ({proc.exitcode})"
+        return row
+    proc.join()
+    kind, payload = outcome
+    if kind == "error":
+        row.status = f"error: {payload}"
+        return row
+    done = nbformat.reads(payload, as_version=4)
+    row.scores, notes = _scores_from(done, checks)
+    row.total = round(sum(row.scores.values()), 2)
+    row.status = _status(done, notes, len(checks))
+    return row
+
+
+def _header(n_questions: int) -> list[str]:
+    return ["file", "student", "notebook", *[f"q{i}" for i in range(1, n_questions + 1)], "total", "max", "status"]
+
+
+def _as_csv(row: Row, n_questions: int) -> list[Any]:
+    qs = list(row.scores.values())
+    cells = [f"{v:g}" for v in qs] + [""] * (n_questions - len(qs))
+    return [row.file, row.student, row.notebook, *cells, f"{row.total:g}", f"{row.max:g}", row.status]
+
+
+def grade(paths: Sequence[str | Path], out: str | Path, *, jobs: int | None = None, cell_timeout: float = 300,
+          total_timeout: float = 900, root: Path | None = None, resume: bool = True,
+          progress: Any = None) -> list[Row]:
+    """Grade every submission under ``paths`` into the CSV ``out``; rows are written as each finishes.
+
+    With ``resume`` (the default) files already listed in ``out`` are skipped, so an interrupted run
+    picks up where it stopped. Question columns are ``q1``, ``q2``, … of each row's own notebook.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    root = root or repo_root()
+    solutions = load_solutions(root)
+    n_questions = max((len(quiz_checks(nb)) for nb in solutions.values()), default=0)
+    out = Path(out)
+    done: set[str] = set()
+    old_rows: list[list[str]] = []
+    if resume and out.exists():
+        with out.open(newline="", encoding="utf-8") as fh:
+            reader = list(csv.reader(fh))
+        if reader and reader[0][:1] == ["file"]:
+            old_rows = reader[1:]
+            done = {r[0] for r in old_rows if r}
+    header = _header(n_questions)
+    todo = [p for p in find_submissions(paths) if str(p) not in done]
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for r in old_rows:  # keep earlier rows, padded to the current header
+            q_old = r[3:-3]
+            writer.writerow([*r[:3], *q_old, *[""] * (n_questions - len(q_old)), *r[-3:]])
+        fh.flush()
+        rows: list[Row] = []
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            futures = {pool.submit(grade_one, p, solutions, cell_timeout=cell_timeout,
+                                   total_timeout=total_timeout): p for p in todo}
+            for fut in as_completed(futures):
+                try:
+                    row = fut.result()
+                except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+                    row = Row(file=str(futures[fut]), student=futures[fut].stem, status=f"error: grader: {exc}")
+                rows.append(row)
+                writer.writerow(_as_csv(row, n_questions))
+                fh.flush()
+                if progress is not None:
+                    progress(row)
+    return rows
+
+
+def iter_rows(path: str | Path) -> Iterable[dict[str, str]]:
+    """Read a scores table written by :func:`grade`."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(fh)
