@@ -1,0 +1,196 @@
+"""Experience replay (경험 재생): a preallocated NumPy ring buffer, lifted from ``08_dqn``.
+
+Notebook 08 first builds the seeds' ``deque`` buffer, then this one, and measures both: the ring
+buffer keeps every field in one preallocated array, so adding a transition is a handful of array
+writes and sampling a mini-batch is one fancy-indexing gather per field (no Python loop over the
+batch, no ``np.stack`` of many small arrays).
+
+The buffer stores ``terminated`` (the episode really ended: the pole fell or the cart left the track),
+**not** ``done = terminated or truncated``. A time-limit truncation is not a property of the state,
+so the TD target still bootstraps from ``next_obs`` there (see :func:`helpers.dqn.td_target`).
+
+Example
+-------
+>>> import numpy as np
+>>> buf = ReplayBuffer(capacity=3, obs_shape=(4,), seed=0)
+>>> for t in range(5):
+...     buf.add(np.full(4, t), t % 2, 1.0, np.full(4, t + 1), terminated=False)
+>>> len(buf)  # the two oldest transitions were overwritten
+3
+>>> batch = buf.sample(2)
+>>> batch.obs.shape, batch.obs.dtype, batch.actions.dtype
+((2, 4), dtype('float32'), dtype('int64'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Batch", "ReplayBuffer"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A mini-batch of transitions ``(s, a, r, s', terminated)``, one row per transition.
+
+    Attributes
+    ----------
+    obs:
+        ``(B, *obs_shape)`` float32 — the states :math:`S_t`.
+    actions:
+        ``(B,)`` int64 — the actions :math:`A_t`.
+    rewards:
+        ``(B,)`` float32 — the rewards :math:`R_{t+1}`.
+    next_obs:
+        ``(B, *obs_shape)`` float32 — the next states :math:`S_{t+1}`.
+    terminated:
+        ``(B,)`` float32, 1.0 where :math:`S_{t+1}` is terminal (no bootstrapping), else 0.0.
+        Time-limit truncations are stored as 0.0.
+    indices:
+        ``(B,)`` int64 — where each row lives in the buffer (used by prioritized replay to update
+        priorities; harmless otherwise).
+    weights:
+        ``(B,)`` float32 importance-sampling weights for the loss, or ``None`` for uniform sampling.
+
+    The fields are NumPy arrays as sampled; :meth:`to_torch` gives the same batch as tensors.
+    """
+
+    obs: Any
+    actions: Any
+    rewards: Any
+    next_obs: Any
+    terminated: Any
+    indices: Any
+    weights: Any = None
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def to_torch(self, device: Any = None) -> Batch:
+        """The same batch with every array turned into a ``torch.Tensor`` (``indices`` stay NumPy).
+
+        Parameters
+        ----------
+        device:
+            Where the tensors go (``None``: the CPU).
+        """
+        import torch
+
+        def conv(name: str, value: Any) -> Any:
+            if value is None or name == "indices" or isinstance(value, torch.Tensor):
+                return value
+            return torch.as_tensor(value, device=device)
+
+        return replace(self, **{f.name: conv(f.name, getattr(self, f.name)) for f in fields(self)})
+
+
+class ReplayBuffer:
+    """A fixed-size ring buffer of transitions with uniform random sampling.
+
+    Parameters
+    ----------
+    capacity:
+        How many transitions it holds; once full, each new one overwrites the oldest.
+    obs_shape:
+        Shape of one observation, e.g. ``(4,)`` for CartPole.
+    seed:
+        Seed of the buffer's own random generator (``numpy.random.default_rng``), so sampling is
+        reproducible independently of any other random numbers drawn.
+
+    Notes
+    -----
+    Memory is allocated once, up front: ``2 * capacity * prod(obs_shape)`` float32 numbers plus
+    three small arrays. For CartPole and ``capacity=50_000`` that is 1.6 MB.
+    """
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...] | int, *, seed: int | None = None) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        if isinstance(obs_shape, (int, np.integer)):
+            obs_shape = (int(obs_shape),)
+        obs_shape = tuple(int(d) for d in obs_shape)
+        if not obs_shape or any(d < 1 for d in obs_shape):
+            raise ValueError(f"obs_shape must be a non-empty tuple of positive sizes, got {obs_shape!r}")
+        self.capacity = int(capacity)
+        self.obs_shape = obs_shape
+        self.obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)
+        self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)
+        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.pos = 0  # where the next transition is written
+        self.size = 0  # how many slots hold data
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"ReplayBuffer(capacity={self.capacity}, obs_shape={self.obs_shape}, size={self.size})"
+
+    def add(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool) -> None:
+        """Store one transition, overwriting the oldest one when the buffer is full.
+
+        Parameters
+        ----------
+        obs, next_obs:
+            Observations of shape ``obs_shape``.
+        action:
+            The integer action taken in ``obs``.
+        reward:
+            The reward received.
+        terminated:
+            ``True`` only when ``next_obs`` is a terminal state (the episode really ended). Pass
+            ``False`` for a time-limit truncation, so the TD target still bootstraps there.
+        """
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.shape != self.obs_shape:
+            raise ValueError(
+                f"obs has shape {obs.shape}, but this buffer stores observations of shape {self.obs_shape}; "
+                "pass one observation at a time (not a batch) of the shape given to ReplayBuffer(...)"
+            )
+        next_obs = np.asarray(next_obs, dtype=np.float32)
+        if next_obs.shape != self.obs_shape:
+            raise ValueError(
+                f"next_obs has shape {next_obs.shape}, but this buffer stores observations of shape "
+                f"{self.obs_shape}"
+            )
+        i = self.pos
+        self.obs[i] = obs
+        self.next_obs[i] = next_obs
+        self.actions[i] = int(action)
+        self.rewards[i] = float(reward)
+        self.terminated[i] = float(bool(terminated))
+        self.pos = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int) -> Batch:
+        """Draw ``batch_size`` stored transitions uniformly at random (with replacement).
+
+        Sampling with replacement is what DQN implementations do (it is the cheapest way to draw
+        from a large buffer); with a buffer much larger than the batch, duplicates are rare.
+
+        Raises
+        ------
+        ValueError
+            When the buffer holds fewer than ``batch_size`` transitions, or ``batch_size < 1``.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if self.size < batch_size:
+            raise ValueError(
+                f"cannot sample {batch_size} transitions from a buffer holding {self.size}; "
+                "collect more experience first (DQN waits `learning_starts` steps before learning)"
+            )
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return Batch(
+            obs=self.obs[idx],
+            actions=self.actions[idx],
+            rewards=self.rewards[idx],
+            next_obs=self.next_obs[idx],
+            terminated=self.terminated[idx],
+            indices=idx,
+        )
