@@ -123,10 +123,8 @@ def repo_root(start: Path | None = None) -> Path:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    import tomllib
+
     return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
 
 

@@ -1,0 +1,53 @@
+# Deep Q Workbook — two commands: `make lab` (work through the course) and `make test` (the whole suite).
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+JOBS   ?= auto
+PORT   ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: install lab test lint unit check notebooks build bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## lab: open JupyterLab on the lectures (installs on first use)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=lectures --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
+
+## test: lint, unit tests, lecture build check, then every notebook under nbval
+test: lint unit check notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests bench solutions lectures
+
+unit: $(STAMP)
+	$(BIN)/pytest -n $(JOBS) tests
+
+check: $(STAMP)
+	$(BIN)/workbook build --check
+
+notebooks: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/pytest -p no:cacheprovider --nbval-lax --nbval-current-env -n $(JOBS) --dist loadfile solutions lectures
+
+## build: regenerate lectures/ from solutions/
+build: $(STAMP)
+	$(BIN)/workbook build
+
+## bench: the benchmarks (slow; prints JSON figures)
+bench: $(STAMP)
+	$(BIN)/python bench/dqn_cartpole.py
+	$(BIN)/python bench/deep_sarsa.py
+	$(BIN)/python bench/dqn_extensions.py
+	$(BIN)/python bench/policy_gradient.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
