@@ -1,0 +1,149 @@
+"""Tests for helpers/dqn.py: the DQN pieces and the training loop's plumbing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.dqn import DQNConfig, linear_epsilon, make_q_net, q_loss, soft_update, td_target, train_dqn
+from helpers.replay import Batch, ReplayBuffer
+
+
+class ConstQ(torch.nn.Module):
+    """A fake network returning fixed Q-values for every state."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = torch.tensor(values, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.values.expand(x.shape[0], -1)
+
+
+def make_batch(rewards, terminated):
+    n = len(rewards)
+    return Batch(
+        obs=torch.zeros(n, 4), actions=torch.zeros(n, dtype=torch.int64),
+        rewards=torch.tensor(rewards, dtype=torch.float32), next_obs=torch.zeros(n, 4),
+        terminated=torch.tensor(terminated, dtype=torch.float32), indices=np.arange(n),
+    )  # fmt: skip
+
+
+def test_make_q_net_shapes():
+    net = make_q_net(4, 2, hidden=(16, 8))
+    assert net(torch.zeros(7, 4)).shape == (7, 2)
+    assert [m.out_features for m in net if isinstance(m, torch.nn.Linear)] == [16, 8, 2]
+    with pytest.raises(ValueError):
+        make_q_net(0, 2)
+
+
+def test_td_target_terminated_vs_truncated():
+    target_net = ConstQ([3.0, 5.0])  # max_a' Q(s', a') = 5
+    # row 0: terminated (pole fell) -> no bootstrap; row 1: not terminated -> bootstrap.
+    # A time-limit truncation is stored as terminated = 0, so it bootstraps like row 1.
+    batch = make_batch([1.0, 1.0], [1.0, 0.0])
+    y = td_target(ConstQ([0.0, 0.0]), target_net, batch, gamma=0.9)
+    torch.testing.assert_close(y, torch.tensor([1.0, 1.0 + 0.9 * 5.0]))
+    assert not y.requires_grad
+
+
+def test_td_target_uses_target_net_not_online():
+    batch = make_batch([0.0], [0.0])
+    y = td_target(ConstQ([100.0, 100.0]), ConstQ([1.0, 2.0]), batch, gamma=1.0)
+    assert float(y) == 2.0
+
+
+def test_q_loss_kinds_and_weights():
+    q, y = torch.tensor([0.0, 0.0]), torch.tensor([0.5, 3.0])
+    assert float(q_loss(q, y, "mse")) == pytest.approx((0.25 + 9.0) / 2)
+    assert float(q_loss(q, y, "huber")) == pytest.approx((0.125 + 2.5) / 2)  # 0.5 e² below 1, |e| − 0.5 above
+    w = torch.tensor([1.0, 0.0])
+    assert float(q_loss(q, y, "mse", weights=w)) == pytest.approx(0.25 / 2)
+    with pytest.raises(ValueError, match="huber"):
+        q_loss(q, y, "l1")
+    with pytest.raises(ValueError, match="shape"):
+        q_loss(q, y[:1])
+
+
+def test_linear_epsilon():
+    assert linear_epsilon(0, 1.0, 0.1, 100) == 1.0
+    assert linear_epsilon(50, 1.0, 0.1, 100) == pytest.approx(0.55)
+    assert linear_epsilon(100, 1.0, 0.1, 100) == pytest.approx(0.1)
+    assert linear_epsilon(10_000, 1.0, 0.1, 100) == pytest.approx(0.1)
+    assert linear_epsilon(5, 1.0, 0.1, 0) == 0.1
+
+
+def test_soft_update():
+    torch.manual_seed(0)
+    a, b = make_q_net(4, 2, (8,)), make_q_net(4, 2, (8,))
+    before = [p.clone() for p in b.parameters()]
+    soft_update(b, a, 0.25)
+    for pb, p0, pa in zip(b.parameters(), before, a.parameters()):
+        torch.testing.assert_close(pb, 0.75 * p0 + 0.25 * pa)
+    soft_update(b, a, 1.0)
+    for pb, pa in zip(b.parameters(), a.parameters()):
+        torch.testing.assert_close(pb, pa)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="gamma"):
+        DQNConfig(gamma=1.5)
+    with pytest.raises(ValueError, match="batch_size"):
+        DQNConfig(batch_size=0)
+    with pytest.raises(ValueError, match="loss"):
+        DQNConfig(loss="l2")
+    with pytest.raises(ValueError, match="tau"):
+        DQNConfig(tau=0.0)
+    cfg = DQNConfig(gradient_steps=4, train_frequency=2)
+    assert cfg.replay_ratio == 2.0
+    assert cfg.to_dict()["gamma"] == cfg.gamma
+    with pytest.raises(TypeError, match="DQNConfig"):
+        train_dqn({"gamma": 0.9})
+
+
+SHORT = DQNConfig(total_steps=300, learning_starts=100, batch_size=16, hidden=(16,), eval_interval=150)
+
+
+def test_train_dqn_short_run_is_reproducible_and_records():
+    events = []
+    r1 = train_dqn(SHORT, seed=3, progress=False, callback=lambda e, info: events.append(e))
+    r2 = train_dqn(SHORT, seed=3, progress=False)
+    assert r1.steps == 300 and r1.solved_at is None and not r1.solved
+    assert r1.episode_returns == r2.episode_returns
+    assert r1.losses == r2.losses
+    for k in r1.state_dict:
+        torch.testing.assert_close(r1.state_dict[k], r2.state_dict[k])
+    assert len(r1.losses) == len(r1.q_means) == len(r1.update_steps) == (300 - 100 + 1) * SHORT.gradient_steps
+    assert [e["step"] for e in r1.evals] == [150, 300]
+    assert len(r1.episode_q0) == len(r1.episode_returns) == len(r1.episode_discounted_returns)
+    assert sum(r1.episode_lengths) <= 300
+    assert {"update", "episode", "eval"} <= set(events)
+
+
+def test_train_dqn_plugs_td_target_and_buffer():
+    calls = {"target": 0, "prio": 0}
+
+    def my_target(q_net, target_net, batch, gamma):
+        calls["target"] += 1
+        return td_target(q_net, target_net, batch, gamma)
+
+    class PrioBuffer(ReplayBuffer):
+        def sample(self, batch_size):
+            batch = super().sample(batch_size)
+            return dataclasses.replace(batch, weights=np.ones(batch_size, dtype=np.float32))
+
+        def update_priorities(self, indices, td_errors):
+            assert len(indices) == len(td_errors) and np.all(td_errors >= 0)
+            calls["prio"] += 1
+
+    cfg = dataclasses.replace(SHORT, total_steps=150)
+    r = train_dqn(cfg, seed=0, progress=False, td_target=my_target, buffer=PrioBuffer(1000, (4,), seed=0))
+    assert calls["target"] == calls["prio"] == len(r.losses) > 0
+
+
+def test_callback_can_stop_training():
+    r = train_dqn(SHORT, seed=0, progress=False, callback=lambda e, info: e == "episode")
+    assert len(r.episode_returns) == 1 and r.steps == r.episode_lengths[0]
