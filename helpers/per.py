@@ -124,14 +124,24 @@ class SumTree:
         self._check_indices(idx)
         if not np.all(np.isfinite(prio)) or np.any(prio < 0):
             raise ValueError("priorities must be finite and non-negative (use |TD error| + eps)")
+        tree = self._tree
+        if idx.size == 1:  # one leaf (every `add`): walk up its path, one node per level
+            node = int(idx[0]) + self._size
+            tree[node] = prio[0]
+            for _ in range(self._depth):
+                node //= 2
+                tree[node] = tree[2 * node] + tree[2 * node + 1]
+            return
         # Keep the last occurrence of each index, so repeated indices behave like sequential updates.
         _, last = np.unique(idx[::-1], return_index=True)
         keep = idx.size - 1 - last
         nodes = idx[keep] + self._size
-        self._tree[nodes] = prio[keep]
+        tree[nodes] = prio[keep]
         for _ in range(self._depth):
-            nodes = np.unique(nodes // 2)
-            self._tree[nodes] = self._tree[2 * nodes] + self._tree[2 * nodes + 1]
+            # Shared ancestors appear several times; each copy writes the same (recomputed) sum.
+            nodes //= 2
+            left = 2 * nodes
+            tree[nodes] = tree[left] + tree[left + 1]
 
     def find(self, values: Any) -> np.ndarray:
         """For each value in ``[0, total)``, the leaf whose prefix-sum interval contains it.
@@ -145,13 +155,14 @@ class SumTree:
         v = np.asarray(values, dtype=np.float64).reshape(-1).copy()
         if not np.all(np.isfinite(v)) or np.any(v < 0):
             raise ValueError("values to find must be finite and non-negative")
+        tree = self._tree
         nodes = np.ones(v.shape, dtype=np.int64)
         for _ in range(self._depth):
-            left = 2 * nodes
-            left_sum = self._tree[left]
-            go_right = (v >= left_sum) & (self._tree[left + 1] > 0)
-            v = np.where(go_right, v - left_sum, v)
-            nodes = np.where(go_right, left + 1, left)
+            nodes *= 2  # the left child
+            left_sum = tree[nodes]
+            go_right = (v >= left_sum) & (tree[nodes + 1] > 0)
+            v -= left_sum * go_right
+            nodes += go_right
         return nodes - self._size
 
     def sample(self, batch_size: int, rng: np.random.Generator | None = None) -> np.ndarray:
