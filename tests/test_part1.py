@@ -6,12 +6,11 @@ namespace holding a hand-written answer, then reads the :class:`helpers.quiz.Qui
 
 from __future__ import annotations
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from torch import nn
-
-import nbformat
 
 from helpers.quiz import Quiz
 
