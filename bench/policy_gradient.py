@@ -1,0 +1,112 @@
+"""Benchmark: REINFORCE (notebook 10) and A2C (notebook 11) on CartPole-v1, over seeds.
+
+Runs ``solutions/10_policy_gradient.ipynb`` and ``solutions/11_actor_critic.ipynb`` top to bottom once per
+seed, with ``SEED`` and ``METRICS_PATH`` injected, and reads the metrics each notebook writes. Prints one
+JSON object per run and, last, one summary object per algorithm: how many seeds reached the course's
+confirmed solve, the median episodes (REINFORCE) or environment steps (A2C) to it, and the median wall
+seconds of a whole notebook run (and of its training loop alone).
+
+    python bench/policy_gradient.py --seeds 5
+    python bench/policy_gradient.py --seeds 3 --only a2c
+
+Targets (issue #8): REINFORCE solves within 600 episodes and A2C within 100 000 environment steps, on at
+least 4 of 5 seeds. A run whose notebook fails (for example its solve assertion) is reported as unsolved
+with the error, and the benchmark goes on. Wall-clock figures depend on the machine and on what else
+runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpers.notebooks import execute  # noqa: E402
+
+ALGORITHMS = {
+    # name: (notebook, measure of learning speed, budget in that measure)
+    "reinforce": (ROOT / "solutions" / "10_policy_gradient.ipynb", "episodes", 600),
+    "a2c": (ROOT / "solutions" / "11_actor_critic.ipynb", "env_steps", 100_000),
+}
+
+
+def run_one(algorithm: str, seed: int, timeout: float) -> dict:
+    """Execute one solutions notebook for one seed and return its metrics plus wall time."""
+    notebook, measure, budget = ALGORITHMS[algorithm]
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics_path = Path(tmp) / "metrics.json"
+        start = time.perf_counter()
+        error = None
+        try:
+            execute(notebook, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)}, timeout=timeout,
+                    cwd=ROOT)
+        except Exception as exc:  # a failed assertion or cell: record it, keep benchmarking
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        wall = time.perf_counter() - start
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    solved = bool(metrics.get("solved")) and metrics.get(measure, budget + 1) <= budget
+    return {
+        "algorithm": algorithm,
+        "seed": seed,
+        "solved": solved,
+        "episodes": metrics.get("episodes"),
+        "env_steps": metrics.get("env_steps"),
+        "confirm_mean": metrics.get("confirm_mean"),
+        "sampled_mean": metrics.get("sampled_mean"),
+        "train_s": round(metrics["train_seconds"], 1) if "train_seconds" in metrics else None,
+        "wall_s": round(wall, 1),
+        "error": error,
+    }
+
+
+def summarise(algorithm: str, runs: list[dict]) -> dict:
+    _, measure, budget = ALGORITHMS[algorithm]
+    solved = [r for r in runs if r["solved"]]
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    return {
+        "summary": algorithm,
+        "solved": len(solved),
+        "seeds": len(runs),
+        f"median_{measure}_to_solve": median([r[measure] for r in solved]),
+        "budget": f"{budget} {measure.replace('_', ' ')}",
+        "median_wall_s": median([r["wall_s"] for r in runs]),
+        "median_train_s": median([r["train_s"] for r in runs]),
+        "target_met": len(solved) >= 0.8 * len(runs),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0, 1, …) per algorithm")
+    parser.add_argument("--only", choices=sorted(ALGORITHMS), help="benchmark one algorithm only")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds any one notebook cell may run")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+
+    algorithms = [args.only] if args.only else list(ALGORITHMS)
+    runs: dict[str, list[dict]] = {a: [] for a in algorithms}
+    for seed in range(args.seeds):
+        for algorithm in algorithms:
+            result = run_one(algorithm, seed, args.timeout)
+            runs[algorithm].append(result)
+            print(json.dumps(result), flush=True)
+    summaries = [summarise(a, runs[a]) for a in algorithms]
+    for summary in summaries:
+        print(json.dumps(summary), flush=True)
+    return 0 if all(s["target_met"] for s in summaries) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
