@@ -483,7 +483,7 @@ def policy_accuracy(Q: Any, env: GridWorldEnv | str | None = None, gamma: float 
 # --------------------------------------------------------------------------------------------------
 # Plots
 # --------------------------------------------------------------------------------------------------
-_ARROW_DXY = {0: (0.0, -0.28), 1: (0.0, 0.28), 2: (-0.28, 0.0), 3: (0.28, 0.0)}
+_ARROW_DXY = {0: (0.0, -1.0), 1: (0.0, 1.0), 2: (-1.0, 0.0), 3: (1.0, 0.0)}
 
 
 def _new_axes(env: GridWorldEnv, ax, scale: float = 1.4):
@@ -520,7 +520,9 @@ def _draw_special_cells(env: GridWorldEnv, ax) -> None:
                     fontsize=8, fontweight="bold", zorder=4,
                 )
             elif kind == "B":
-                ax.text(c + 0.04, r + 0.06, f"R {env.reward_map[r, c]:+.1f}", ha="left", va="top",
+                ax.add_patch(Rectangle((c + 0.03, r + 0.03), 0.94, 0.94, fill=False, edgecolor="darkred",
+                                       lw=2.5, zorder=4))
+                ax.text(c + 0.09, r + 0.93, f"bomb {env.reward_map[r, c]:+.0f}", ha="left", va="bottom",
                         fontsize=7, color="darkred", zorder=4)
             elif kind == "S":
                 ax.text(c + 0.04, r + 0.06, "start", ha="left", va="top", fontsize=7, color="navy", zorder=4)
@@ -530,13 +532,13 @@ def _draw_special_cells(env: GridWorldEnv, ax) -> None:
         ax.axhline(y, color="k", lw=0.8, zorder=5)
 
 
-def _draw_arrows(env: GridWorldEnv, ax, actions_per_state: dict[int, Iterable[int]]) -> None:
+def _draw_arrows(env: GridWorldEnv, ax, actions_per_state: dict[int, Iterable[int]], length: float = 0.28) -> None:
     for s, actions in actions_per_state.items():
         r, c = env.to_cell(s)
         for action in actions:
             dx, dy = _ARROW_DXY[int(action)]
             ax.annotate(
-                "", xy=(c + 0.5 + dx, r + 0.5 + dy), xytext=(c + 0.5, r + 0.5),
+                "", xy=(c + 0.5 + length * dx, r + 0.5 + length * dy), xytext=(c + 0.5, r + 0.5),
                 arrowprops=dict(arrowstyle="-|>", color="k", lw=1.6, mutation_scale=12), zorder=6,
             )
 
@@ -600,7 +602,7 @@ def plot_q(
         ax.add_collection(coll)
         fig.colorbar(coll, ax=ax, fraction=0.046, pad=0.04, label="Q(s, a)")
     if show_values:
-        offsets = {0: (0, -0.33), 1: (0, 0.33), 2: (-0.3, 0), 3: (0.3, 0)}
+        offsets = {0: (0, -0.34), 1: (0, 0.34), 2: (-0.34, 0), 3: (0.34, 0)}
         size = 7 if max(env.shape) <= 4 else 6
         for s in acting:
             r, c = env.to_cell(s)
@@ -610,7 +612,7 @@ def plot_q(
     _draw_special_cells(env, ax)
     if show_policy:
         greedy = table.argmax(axis=1)
-        _draw_arrows(env, ax, {s: [greedy[s]] for s in acting})
+        _draw_arrows(env, ax, {s: [greedy[s]] for s in acting}, length=0.22)
     ax.set_title(title if title is not None else "Q(s, a) and the greedy policy")
     return fig
 

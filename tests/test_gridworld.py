@@ -302,3 +302,14 @@ def test_plot_values_with_policies():
         plot_values(np.zeros(5), env=env)
     with pytest.raises(ValueError, match="policy has shape"):
         plot_values(v, np.zeros(3), env=env)
+
+
+def test_quiz_layout_5x5():
+    env = GridWorldEnv(layout=LAYOUT_5X5)
+    assert env.shape == (5, 5) and env.n_states == 25
+    assert env.start == (4, 0) and env.goal == (0, 4) and sorted(env.bombs) == [(1, 4), (3, 2)]
+    assert int(env.wall_mask.sum()) == 4 and len(env.nonterminal_states()) == 20
+    v = optimal_q(env).max(axis=1)
+    assert v[env.to_index(env.start)] == pytest.approx(0.9**7)  # eight steps up and along the top
+    # from (2, 4) the detour left beats stepping onto the bomb: 0.9**5 > -1 + 0.9
+    assert set(np.flatnonzero(optimal_actions(env)[env.to_index((2, 4))])) == {LEFT}
