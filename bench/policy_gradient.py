@@ -63,12 +63,14 @@ def run_one(algorithm: str, seed: int, timeout: float) -> dict:
         "train_s": round(metrics["train_seconds"], 1) if "train_seconds" in metrics else None,
         "wall_s": round(wall, 1),
         "error": error,
+        **({"compare_last50": metrics["compare_last50"]} if "compare_last50" in metrics else {}),
     }
 
 
 def summarise(algorithm: str, runs: list[dict]) -> dict:
     _, measure, budget = ALGORITHMS[algorithm]
     solved = [r for r in runs if r["solved"]]
+    compare = [r for r in runs if "compare_last50" in r]  # REINFORCE: G_t vs normalised, fixed budget
 
     def median(values):
         values = [v for v in values if v is not None]
@@ -83,6 +85,8 @@ def summarise(algorithm: str, runs: list[dict]) -> dict:
         "median_wall_s": median([r["wall_s"] for r in runs]),
         "median_train_s": median([r["train_s"] for r in runs]),
         "target_met": len(solved) >= 0.8 * len(runs),
+        **({"compare_last50_mean": {w: round(statistics.mean(r["compare_last50"][w] for r in compare), 1)
+                                    for w in compare[0]["compare_last50"]}} if compare else {}),
     }
 
 
