@@ -64,20 +64,20 @@ class DQNConfig:
     env_id: str = "CartPole-v1"
     total_steps: int = 20_000  # budget of environment steps (training stops earlier once solved)
     gamma: float = 0.99  # discount factor γ (할인율)
-    learning_rate: float = 1e-3  # Adam step size
+    learning_rate: float = 2e-3  # Adam step size
     buffer_size: int = 50_000  # replay capacity (경험 재생 버퍼 크기)
-    batch_size: int = 64  # transitions per gradient step (미니배치 크기)
+    batch_size: int = 128  # transitions per gradient step (미니배치 크기)
     hidden: tuple[int, ...] = (64, 64)  # hidden layer widths of the Q-network
     learning_starts: int = 500  # random-action steps collected before the first update
     train_frequency: int = 1  # do gradient steps every this many env steps
     gradient_steps: int = 2  # gradient steps each time (replay ratio = gradient_steps / train_frequency)
-    target_update_interval: int = 1  # update the target network every this many env steps ...
-    tau: float = 0.01  # ... by θ⁻ ← τθ + (1−τ)θ⁻ (τ = 1.0 is the classic hard copy, `sync_qnet`)
+    target_update_interval: int = 100  # update the target network every this many env steps ...
+    tau: float = 1.0  # ... by θ⁻ ← τθ + (1−τ)θ⁻ (τ = 1.0 is the classic hard copy, `sync_qnet`)
     epsilon_start: float = 1.0  # ε-greedy: exploration probability at the start ...
     epsilon_end: float = 0.05  # ... and after the decay
-    exploration_steps: int = 2_000  # length of the linear ε decay, in env steps
+    exploration_steps: int = 1_500  # length of the linear ε decay, in env steps
     loss: str = "huber"  # "huber" (smooth L1) or "mse"
-    max_grad_norm: float | None = 10.0  # gradient-norm clip (None: no clipping)
+    max_grad_norm: float | None = None  # gradient-norm clip (None: no clipping; Huber already bounds it)
     eval_interval: int = 256  # greedy evaluation at least this often (the course's rule: ≤ 256)
     eval_episodes: int = 10  # quick greedy evaluation size
     confirm_episodes: int = 100  # confirmation size

@@ -146,24 +146,18 @@ class ReplayBuffer:
             ``True`` only when ``next_obs`` is a terminal state (the episode really ended). Pass
             ``False`` for a time-limit truncation, so the TD target still bootstraps there.
         """
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.shape != self.obs_shape:
+        if np.shape(obs) != self.obs_shape or np.shape(next_obs) != self.obs_shape:
+            name, shape = ("obs", np.shape(obs)) if np.shape(obs) != self.obs_shape else ("next_obs", np.shape(next_obs))
             raise ValueError(
-                f"obs has shape {obs.shape}, but this buffer stores observations of shape {self.obs_shape}; "
+                f"{name} has shape {shape}, but this buffer stores observations of shape {self.obs_shape}; "
                 "pass one observation at a time (not a batch) of the shape given to ReplayBuffer(...)"
-            )
-        next_obs = np.asarray(next_obs, dtype=np.float32)
-        if next_obs.shape != self.obs_shape:
-            raise ValueError(
-                f"next_obs has shape {next_obs.shape}, but this buffer stores observations of shape "
-                f"{self.obs_shape}"
             )
         i = self.pos
         self.obs[i] = obs
         self.next_obs[i] = next_obs
-        self.actions[i] = int(action)
-        self.rewards[i] = float(reward)
-        self.terminated[i] = float(bool(terminated))
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.terminated[i] = bool(terminated)
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 

@@ -1,0 +1,106 @@
+"""Benchmark: DQN on CartPole-v1, measured by running the ``08_dqn`` solutions notebook.
+
+For each seed the notebook runs top to bottom in a fresh kernel with ``SEED`` and ``METRICS_PATH``
+injected (``helpers.notebooks.execute``); the notebook trains until the course's *confirmed solve*
+and writes its figures as JSON. There is no second DQN here: this measures the notebook.
+
+Prints one JSON object per seed::
+
+    {"seed": 0, "solved": true, "steps": 2560, "wall_s": 6.1, "eval100": 500.0}
+
+and, last, a summary::
+
+    {"solved": 10, "seeds": 10, "median_steps": ..., "median_wall_s": ...}
+
+``steps`` is the number of environment steps to the confirmed solve, ``wall_s`` the training time to
+it as measured inside the notebook (evaluation included), ``eval100`` the mean return of the
+notebook's final 100-episode greedy evaluation. The medians are over all seeds, an unsolved seed
+counting as infinitely slow (so the median is ``null`` when half or more fail).
+
+Usage::
+
+    python bench/dqn_cartpole.py              # seeds 0..9
+    python bench/dqn_cartpole.py --seeds 3    # seeds 0..2
+    python bench/dqn_cartpole.py --first-seed 100 --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers.notebooks import execute  # noqa: E402
+
+NOTEBOOK = ROOT / "solutions" / "08_dqn.ipynb"
+
+
+def run_seed(seed: int, timeout: float) -> dict:
+    """Run the notebook once with ``SEED = seed``; return its per-seed record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics_path = Path(tmp) / "metrics.json"
+        error = None
+        start = time.perf_counter()
+        try:
+            execute(NOTEBOOK, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)}, timeout=timeout)
+        except Exception as exc:  # a failed assert (no solve) still leaves the metrics behind
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        notebook_s = time.perf_counter() - start
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    record = {
+        "seed": seed,
+        "solved": bool(metrics.get("solved", False)) and error is None,
+        "steps": metrics.get("steps"),
+        "wall_s": None if metrics.get("wall_s") is None else round(float(metrics["wall_s"]), 2),
+        "eval100": metrics.get("eval100"),
+        "notebook_s": round(notebook_s, 1),
+    }
+    if error:
+        record["error"] = error
+    return record
+
+
+def median_or_none(values: list[float]) -> float | None:
+    m = statistics.median(values)
+    return None if math.isinf(m) else m
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds any notebook cell may run")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+
+    records = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        record = run_seed(seed, args.timeout)
+        records.append(record)
+        print(json.dumps(record), flush=True)
+
+    solved = [r for r in records if r["solved"]]
+    steps = [r["steps"] if r["solved"] else math.inf for r in records]
+    walls = [r["wall_s"] if r["solved"] else math.inf for r in records]
+    summary = {
+        "solved": len(solved),
+        "seeds": len(records),
+        "median_steps": median_or_none(steps),
+        "median_wall_s": median_or_none(walls),
+        "median_notebook_s": statistics.median(r["notebook_s"] for r in records),
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
