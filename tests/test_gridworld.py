@@ -313,3 +313,61 @@ def test_quiz_layout_5x5():
     assert v[env.to_index(env.start)] == pytest.approx(0.9**7)  # eight steps up and along the top
     # from (2, 4) the detour left beats stepping onto the bomb: 0.9**5 > -1 + 0.9
     assert set(np.flatnonzero(optimal_actions(env)[env.to_index((2, 4))])) == {LEFT}
+
+
+# --- the graded check of quiz Q3 in solutions/05_q_network.ipynb -----------------------------------------
+def _grade_q3(root, **answers):
+    import nbformat
+
+    from helpers.quiz import Quiz
+
+    nb = nbformat.read(root / "solutions" / "05_q_network.ipynb", as_version=4)
+    cells = [c for c in nb.cells if "quiz:q3" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1
+    namespace = {"__name__": "__main__", **answers}
+    exec(compile(cells[0].source, "05_q_network:q3", "exec"), namespace)
+    quiz = namespace["quiz"]
+    assert isinstance(quiz, Quiz)
+    return quiz
+
+
+def _table_net(table: np.ndarray) -> torch.nn.Module:
+    """A network whose output for one-hot state s is row s of ``table``."""
+    net = torch.nn.Linear(table.shape[0], 4, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.as_tensor(table.T, dtype=torch.float32))
+    return net
+
+
+def test_q3_optimal_network_gets_full_marks(root):
+    quiz = _grade_q3(root, q3_qnet=_table_net(optimal_q(LAYOUT_5X5)))
+    assert quiz.status == "ok" and quiz.earned == quiz.points == 3, quiz.report()
+
+
+def test_q3_unanswered_scores_zero(root):
+    quiz = _grade_q3(root, q3_qnet=None)
+    assert quiz.status == "not answered" and quiz.earned == 0
+    assert _grade_q3(root).status == "not answered"
+
+
+def test_q3_partial_credit_follows_the_share_of_optimal_states(root):
+    env = GridWorldEnv(layout=LAYOUT_5X5)
+    q = optimal_q(env)
+    half_wrong = q.copy()
+    acting = [env.to_index(cell) for cell in env.nonterminal_states()]
+    for s in acting[:10]:
+        best = q[s].max()
+        half_wrong[s] = np.where(optimal_actions(env)[s], best - 0.2, best)  # a non-optimal action on top
+    quiz = _grade_q3(root, q3_qnet=_table_net(half_wrong))
+    assert 0 < quiz.earned < quiz.points, quiz.report()
+    assert _grade_q3(root, q3_qnet=_table_net(-q)).earned < 1.5
+
+
+def test_q3_right_ranking_with_wrong_values_fails_the_hidden_test(root):
+    quiz = _grade_q3(root, q3_qnet=_table_net(10 * optimal_q(LAYOUT_5X5)))
+    assert quiz.earned < quiz.points, quiz.report()
+
+
+def test_q3_wrong_input_size_is_reported_not_raised(root):
+    quiz = _grade_q3(root, q3_qnet=torch.nn.Linear(12, 4))
+    assert quiz.status == "ok" and quiz.earned == 0, quiz.report()
