@@ -156,3 +156,40 @@ def test_04_q1_not_answered_and_wrong_histories(root):
     failed = {r.name for r in quiz.results if not r.passed}
     assert {f"{n}: your curve matches a reference run" for n in fake} <= failed
     assert quiz.earned < quiz.points / 2, quiz.report()
+
+
+def test_04_q1_really_trained_curves_get_full_marks(root):
+    torch.set_num_threads(1)
+    rs = np.random.RandomState(0)
+    x = rs.rand(100, 1)
+    y = np.sin(2 * np.pi * x) + rs.rand(100, 1)
+    x, y = torch.from_numpy(x).float(), torch.from_numpy(y).float()
+
+    def make_optimizer(name, params):
+        kinds = {"SGD": (torch.optim.SGD, {}), "Momentum": (torch.optim.SGD, {"momentum": 0.9}),
+                 "AdaGrad": (torch.optim.Adagrad, {}), "Adam": (torch.optim.Adam, {})}
+        cls, kwargs = kinds[name]
+        return cls(params, lr=0.2, **kwargs)
+
+    histories = {}
+    for name in ["SGD", "Momentum", "AdaGrad", "Adam"]:
+        init = np.random.RandomState(0)
+        l1, l2 = nn.Linear(1, 10), nn.Linear(10, 1)
+        with torch.no_grad():
+            for layer in (l1, l2):
+                n_in, n_out = layer.in_features, layer.out_features
+                layer.weight.copy_(torch.from_numpy(init.randn(n_in, n_out) * np.sqrt(1 / n_in)).T)
+                layer.bias.zero_()
+        opt = make_optimizer(name, [*l1.parameters(), *l2.parameters()])
+        history = []
+        for _ in range(2000):
+            loss = ((l2(torch.sigmoid(l1(x))) - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            history.append(loss.item())
+        histories[name] = history
+
+    quiz = grade(root, "04_nonlinear_regression", "q1", q1_histories=histories, make_optimizer=make_optimizer,
+                 q1_fastest="Adam")
+    assert quiz.status == "ok" and quiz.earned == quiz.points == 4, quiz.report()
