@@ -1,0 +1,100 @@
+"""Benchmark of notebook 06 (Deep SARSA on the moving-obstacle grid world).
+
+Runs ``solutions/06_deep_sarsa.ipynb`` once per seed, in a fresh kernel, with ``SEED`` and
+``METRICS_PATH`` injected, and prints one JSON object per seed, then a summary::
+
+    {"seed": 0, "episodes_to_95": 70, "wall_s": 41.2, "success_rate": 1.0, ...}
+    {"solved": 3, "seeds": 3, "median_episodes": 70, "median_wall_s": 40.8}
+
+``episodes_to_95``: the number of training episodes after which the notebook's *confirmed solve*
+check first passed — the periodic greedy evaluation (every 10 training episodes, 10 episodes)
+reached ≥ 95% success and a 100-episode greedy evaluation of the same weights confirmed ≥ 95%
+(success = goal reached without touching an obstacle). ``null`` when that never happened within
+the notebook's 500 training episodes. ``success_rate``: the final greedy success over 100 new
+episodes of the saved weights. ``wall_s``: seconds to run the whole notebook (kernel start,
+training, evaluation, plots, video), measured here. A seed counts as solved when
+``episodes_to_95`` is not null, at most 500, and ``success_rate`` ≥ 0.95.
+
+Usage: ``python bench/deep_sarsa.py [--seeds N] [--first-seed S] [--timeout SECONDS]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "solutions" / "06_deep_sarsa.ipynb"
+EPISODE_BUDGET = 500
+SUCCESS_TARGET = 0.95
+
+
+def run_seed(seed: int, timeout: float) -> dict:
+    """Execute the notebook for one seed and return its figures."""
+    from nbclient.exceptions import CellExecutionError
+
+    from helpers.notebooks import execute
+
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics_path = Path(tmp) / "metrics.json"
+        start = time.perf_counter()
+        try:
+            execute(NOTEBOOK, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)},
+                    timeout=timeout, cwd=tmp)
+        except CellExecutionError as exc:  # e.g. the notebook's success assertion failed
+            error = str(exc).strip().splitlines()[-1][:300]
+            return {"seed": seed, "episodes_to_95": None, "wall_s": round(time.perf_counter() - start, 1),
+                    "success_rate": None, "error": error}
+        wall = time.perf_counter() - start
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    return {
+        "seed": seed,
+        "episodes_to_95": metrics["episodes_to_95"],
+        "wall_s": round(wall, 1),
+        "success_rate": metrics["success_rate"],
+        "train_s": round(metrics["train_seconds"], 1),
+        "env_steps": metrics["env_steps"],
+        "random_start_success": metrics["random_start_success"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a single notebook cell may run")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be non-negative, got {args.first_seed}")
+    sys.path.insert(0, str(ROOT))
+
+    results = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        result = run_seed(seed, args.timeout)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+
+    solved = [
+        r for r in results
+        if r["episodes_to_95"] is not None and r["episodes_to_95"] <= EPISODE_BUDGET
+        and r["success_rate"] is not None and r["success_rate"] >= SUCCESS_TARGET
+    ]
+    summary = {
+        "solved": len(solved),
+        "seeds": len(results),
+        "median_episodes": statistics.median(r["episodes_to_95"] for r in solved) if solved else None,
+        "median_wall_s": round(statistics.median(r["wall_s"] for r in results), 1),
+    }
+    print(json.dumps(summary), flush=True)
+    return 0 if len(solved) == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
