@@ -92,7 +92,8 @@ def summarise(algorithm: str, runs: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0, 1, …) per algorithm")
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds per algorithm")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (seeds are first-seed, first-seed + 1, …)")
     parser.add_argument("--only", choices=sorted(ALGORITHMS), help="benchmark one algorithm only")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds any one notebook cell may run")
     args = parser.parse_args(argv)
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     algorithms = [args.only] if args.only else list(ALGORITHMS)
     runs: dict[str, list[dict]] = {a: [] for a in algorithms}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for algorithm in algorithms:
             result = run_one(algorithm, seed, args.timeout)
             runs[algorithm].append(result)
