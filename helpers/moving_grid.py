@@ -97,8 +97,10 @@ class MovingObstaclesEnv(gym.Env):
     | 13           | goal y − agent y                              | -4  | 4   |
     | 14           | goal label (always +1)                        | -1  | 1   |
 
-    (The book stores the direction with the opposite sign; the sign convention does not matter
-    to a network.) The observation does not say whether the obstacles move on the next step.
+    The labels are constant; their bounds are widened to [−1, 1] because gymnasium warns about a
+    ``Box`` dimension whose minimum equals its maximum. (The book stores the direction with the
+    opposite sign; the sign convention does not matter to a network.) The observation does not say
+    whether the obstacles move on the next step.
 
     ## Rewards
 
