@@ -13,8 +13,10 @@ and, last, a summary::
     {"solved": 10, "seeds": 10, "median_steps": ..., "median_wall_s": ...}
 
 ``steps`` is the number of environment steps to the confirmed solve, ``wall_s`` the training time to
-it as measured inside the notebook (evaluation included), ``eval100`` the mean return of the
-notebook's final 100-episode greedy evaluation. The medians are over all seeds, an unsolved seed
+it as measured inside the notebook (evaluation included), ``cpu_s`` the CPU time the notebook's
+process spent over the same span (what ``wall_s`` would be on an idle machine: torch runs on one
+thread; on a shared machine ``wall_s`` is inflated), ``eval100`` the mean return of the notebook's
+final 100-episode greedy evaluation. The medians are over all seeds, an unsolved seed
 counting as infinitely slow (so the median is ``null`` when half or more fail).
 
 Usage::
@@ -61,6 +63,7 @@ def run_seed(seed: int, timeout: float) -> dict:
         "steps": metrics.get("steps"),
         "wall_s": None if metrics.get("wall_s") is None else round(float(metrics["wall_s"]), 2),
         "eval100": metrics.get("eval100"),
+        "cpu_s": None if metrics.get("cpu_s") is None else round(float(metrics["cpu_s"]), 2),
         "notebook_s": round(notebook_s, 1),
     }
     if error:
@@ -91,11 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     solved = [r for r in records if r["solved"]]
     steps = [r["steps"] if r["solved"] else math.inf for r in records]
     walls = [r["wall_s"] if r["solved"] else math.inf for r in records]
+    cpus = [r["cpu_s"] if r["solved"] and r["cpu_s"] is not None else math.inf for r in records]
     summary = {
         "solved": len(solved),
         "seeds": len(records),
         "median_steps": median_or_none(steps),
         "median_wall_s": median_or_none(walls),
+        "median_cpu_s": median_or_none(cpus),
         "median_notebook_s": statistics.median(r["notebook_s"] for r in records),
     }
     print(json.dumps(summary), flush=True)

@@ -223,6 +223,10 @@ class DQNResult:
         Environment steps at the confirmed solve, or ``None`` if the budget ran out first.
     wall_s:
         Seconds of training until the confirmed solve (evaluation included), or until the end.
+    cpu_s:
+        CPU seconds this process spent over the same span (``time.process_time``). With torch on one
+        thread this is what ``wall_s`` would be on an idle machine; on a shared, busy machine
+        ``wall_s`` is inflated and ``cpu_s`` is the fairer figure.
     steps:
         Environment steps actually taken.
     q_net:
@@ -260,6 +264,7 @@ class DQNResult:
     q_means: list[float] = field(default_factory=list)
     update_steps: list[int] = field(default_factory=list)
     config: DQNConfig | None = None
+    cpu_s: float = 0.0
 
     @property
     def solved(self) -> bool:
@@ -362,7 +367,7 @@ def train_dqn(
         with torch.no_grad():
             return float(q_net(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0)).max())
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     obs, _ = env.reset(seed=seed)
     ep_return, ep_len, ep_disc, ep_q0 = 0.0, 0, 0.0, q0_of(obs)
     bar = tqdm(total=cfg.total_steps, desc="DQN", unit="step", disable=not progress, mininterval=0.5)
@@ -441,6 +446,7 @@ def train_dqn(
             if check.solved and result.solved_at is None:
                 result.solved_at = step
                 result.wall_s = time.perf_counter() - start
+                result.cpu_s = time.process_time() - cpu_start
                 best_state = copy.deepcopy(q_net.state_dict())
                 best_mean = math.inf  # the solving weights are the ones kept
                 stop |= cfg.stop_when_solved
@@ -452,6 +458,7 @@ def train_dqn(
 
     if result.solved_at is None:
         result.wall_s = time.perf_counter() - start
+        result.cpu_s = time.process_time() - cpu_start
     result.steps = step
     q_net.load_state_dict(best_state)
     result.state_dict = copy.deepcopy(best_state)
