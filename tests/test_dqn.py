@@ -112,6 +112,7 @@ def test_train_dqn_short_run_is_reproducible_and_records():
     r1 = train_dqn(SHORT, seed=3, progress=False, callback=lambda e, info: events.append(e))
     r2 = train_dqn(SHORT, seed=3, progress=False)
     assert r1.steps == 300 and r1.solved_at is None and not r1.solved
+    assert r1.wall_s > 0 and r1.cpu_s > 0
     assert r1.episode_returns == r2.episode_returns
     assert r1.losses == r2.losses
     for k in r1.state_dict:
