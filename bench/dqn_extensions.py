@@ -57,13 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"random policy: {metrics['random_mean']:.1f} mean return over 100 episodes")
     print()
     print("| variant | solved / seeds | median steps to confirmed solve | final 100-episode mean | "
-          "mean Q̂(s0) − G0 | s per run |")
+          "mean Q̂(s0) − G0 | CPU s per run |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, s in summary.items():
         med = f"{s['median_steps_to_solve']:.0f}" if s["median_steps_to_solve"] is not None else "—"
         gap = metrics["overestimation"][name]["gap_all"]
         print(f"| {name} | {s['solved']}/{s['seeds']} | {med} | {s['final_mean']:.1f} ± {s['final_std']:.1f} | "
-              f"{gap:+.1f} | {s['wall_s']:.1f} |")
+              f"{gap:+.1f} | {s['cpu_s']:.1f} |")
     print()
     result = {
         "benchmark": "dqn_extensions",
