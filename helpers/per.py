@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.replay import Batch, ReplayBuffer
+from helpers.replay import Batch, ReplayBuffer, check_sample_size
 
 __all__ = ["SumTree", "PrioritizedReplayBuffer"]
 
@@ -266,13 +266,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         ValueError
             When the buffer holds fewer than ``batch_size`` transitions, or ``batch_size < 1``.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if self.size < batch_size:
-            raise ValueError(
-                f"cannot sample {batch_size} transitions from a buffer holding {self.size}; "
-                "collect more experience first (DQN waits `learning_starts` steps before learning)"
-            )
+        check_sample_size(batch_size, self.size)
         idx = self.tree.sample(batch_size, self.rng)
         probs = self.tree[idx] / self.tree.total
         weights = (self.size * probs) ** (-self.beta)

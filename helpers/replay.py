@@ -87,6 +87,17 @@ class Batch:
         return replace(self, **{f.name: conv(f.name, getattr(self, f.name)) for f in fields(self)})
 
 
+def check_sample_size(batch_size: int, size: int) -> None:
+    """Raise a clear ``ValueError`` unless ``batch_size`` transitions can be drawn from ``size``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if size < batch_size:
+        raise ValueError(
+            f"cannot sample {batch_size} transitions from a buffer holding {size}; "
+            "collect more experience first (DQN waits `learning_starts` steps before learning)"
+        )
+
+
 class ReplayBuffer:
     """A fixed-size ring buffer of transitions with uniform random sampling.
 
@@ -172,13 +183,7 @@ class ReplayBuffer:
         ValueError
             When the buffer holds fewer than ``batch_size`` transitions, or ``batch_size < 1``.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if self.size < batch_size:
-            raise ValueError(
-                f"cannot sample {batch_size} transitions from a buffer holding {self.size}; "
-                "collect more experience first (DQN waits `learning_starts` steps before learning)"
-            )
+        check_sample_size(batch_size, self.size)
         idx = self.rng.integers(0, self.size, size=batch_size)
         return Batch(
             obs=self.obs[idx],
