@@ -24,8 +24,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,30 +34,21 @@ SUCCESS_TARGET = 0.95
 
 def run_seed(seed: int, timeout: float) -> dict:
     """Execute the notebook for one seed and return its figures."""
-    from nbclient.exceptions import CellExecutionError
+    from helpers.notebooks import run_with_metrics
 
-    from helpers.notebooks import execute
-
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics_path = Path(tmp) / "metrics.json"
-        start = time.perf_counter()
-        try:
-            execute(NOTEBOOK, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)},
-                    timeout=timeout, cwd=tmp)
-        except CellExecutionError as exc:  # e.g. the notebook's success assertion failed
-            error = str(exc).strip().splitlines()[-1][:300]
-            return {"seed": seed, "episodes_to_95": None, "wall_s": round(time.perf_counter() - start, 1),
-                    "success_rate": None, "error": error}
-        wall = time.perf_counter() - start
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, timeout=timeout)
+    if run.error:  # e.g. the notebook's success assertion failed
+        return {"seed": seed, "episodes_to_95": None, "wall_s": round(run.seconds, 1),
+                "success_rate": None, "error": run.error}
+    m = run.metrics
     return {
         "seed": seed,
-        "episodes_to_95": metrics["episodes_to_95"],
-        "wall_s": round(wall, 1),
-        "success_rate": metrics["success_rate"],
-        "train_s": round(metrics["train_seconds"], 1),
-        "env_steps": metrics["env_steps"],
-        "random_start_success": metrics["random_start_success"],
+        "episodes_to_95": m["episodes_to_95"],
+        "wall_s": round(run.seconds, 1),
+        "success_rate": m["success_rate"],
+        "train_s": round(m["train_seconds"], 1),
+        "env_steps": m["env_steps"],
+        "random_start_success": m["random_start_success"],
     }
 
 

@@ -1,7 +1,7 @@
 """Benchmark: DQN on CartPole-v1, measured by running the ``08_dqn`` solutions notebook.
 
 For each seed the notebook runs top to bottom in a fresh kernel with ``SEED`` and ``METRICS_PATH``
-injected (``helpers.notebooks.execute``); the notebook trains until the course's *confirmed solve*
+injected (``helpers.notebooks.run_with_metrics``); the notebook trains until the course's *confirmed solve*
 and writes its figures as JSON. There is no second DQN here: this measures the notebook.
 
 Prints one JSON object per seed::
@@ -33,30 +33,20 @@ import json
 import math
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers.notebooks import execute  # noqa: E402
+from helpers.notebooks import run_with_metrics  # noqa: E402
 
 NOTEBOOK = ROOT / "solutions" / "08_dqn.ipynb"
 
 
 def run_seed(seed: int, timeout: float) -> dict:
     """Run the notebook once with ``SEED = seed``; return its per-seed record."""
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics_path = Path(tmp) / "metrics.json"
-        error = None
-        start = time.perf_counter()
-        try:
-            execute(NOTEBOOK, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)}, timeout=timeout)
-        except Exception as exc:  # a failed assert (no solve) still leaves the metrics behind
-            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-        notebook_s = time.perf_counter() - start
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, timeout=timeout)
+    metrics, error, notebook_s = run.metrics, run.error, run.seconds  # a failed assert still leaves metrics
     record = {
         "seed": seed,
         "solved": bool(metrics.get("solved", False)) and error is None,

@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.notebooks import execute  # noqa: E402
+from helpers.notebooks import run_with_metrics  # noqa: E402
 
 NOTEBOOK = ROOT / "solutions" / "09_dqn_extensions.ipynb"
 
@@ -39,17 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics_path = Path(tmp) / "metrics.json"
-        params: dict = {"SEEDS": list(range(args.seeds)), "METRICS_PATH": str(metrics_path)}
-        if args.total_steps is not None:
-            params["TOTAL_STEPS"] = args.total_steps
-        if args.no_checks:
-            params["CHECK_RESULTS"] = False
-        start = time.perf_counter()
-        execute(NOTEBOOK, parameters=params, timeout=args.timeout, cwd=ROOT)
-        wall = time.perf_counter() - start
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    params: dict = {"SEEDS": list(range(args.seeds))}
+    if args.total_steps is not None:
+        params["TOTAL_STEPS"] = args.total_steps
+    if args.no_checks:
+        params["CHECK_RESULTS"] = False
+    run = run_with_metrics(NOTEBOOK, params, timeout=args.timeout)
+    if run.error:  # the notebook's assertions failed (or a cell broke): fail loudly
+        print(f"notebook failed: {run.error}", file=sys.stderr)
+        if not run.metrics:
+            return 1
+    metrics, wall = run.metrics, run.seconds
 
     summary = metrics["summary"]
     print(f"CartPole-v1, {args.seeds} seeds per variant, budget {metrics['total_steps']} environment steps per run "
@@ -82,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1),
     }
     print(json.dumps(result))
-    return 0
+    return 1 if run.error else 0
 
 
 if __name__ == "__main__":

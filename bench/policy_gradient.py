@@ -21,14 +21,12 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.notebooks import execute  # noqa: E402
+from helpers.notebooks import run_with_metrics  # noqa: E402
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)
@@ -40,17 +38,8 @@ ALGORITHMS = {
 def run_one(algorithm: str, seed: int, timeout: float) -> dict:
     """Execute one solutions notebook for one seed and return its metrics plus wall time."""
     notebook, measure, budget = ALGORITHMS[algorithm]
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics_path = Path(tmp) / "metrics.json"
-        start = time.perf_counter()
-        error = None
-        try:
-            execute(notebook, parameters={"SEED": seed, "METRICS_PATH": str(metrics_path)}, timeout=timeout,
-                    cwd=ROOT)
-        except Exception as exc:  # a failed assertion or cell: record it, keep benchmarking
-            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-        wall = time.perf_counter() - start
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    run = run_with_metrics(notebook, {"SEED": seed}, timeout=timeout)  # a failure is recorded, not raised
+    metrics, wall, error = run.metrics, run.seconds, run.error
     solved = bool(metrics.get("solved")) and metrics.get(measure, budget + 1) <= budget
     return {
         "algorithm": algorithm,

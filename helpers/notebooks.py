@@ -34,6 +34,8 @@ __all__ = [
     "inject_parameters",
     "execute",
     "save_metrics",
+    "NotebookRun",
+    "run_with_metrics",
     "repo_root",
 ]
 
@@ -351,6 +353,41 @@ def execute(path: str | Path | nbformat.NotebookNode, parameters: dict[str, Any]
                             resources={"metadata": {"path": str(cwd or folder)}})
     client.execute()
     return nb
+
+
+@dataclass
+class NotebookRun:
+    """What :func:`run_with_metrics` reports: the notebook's metrics, its run time, and any failure."""
+
+    metrics: dict[str, Any]
+    seconds: float
+    error: str | None = None
+
+
+def run_with_metrics(path: str | Path, parameters: dict[str, Any] | None = None, *,
+                     timeout: float = 600) -> NotebookRun:
+    """Run a notebook as a benchmark does: ``METRICS_PATH`` injected, in a temporary folder.
+
+    The notebook writes its figures with :func:`save_metrics`; they are read back even when a later
+    cell fails (a failed assertion is reported in ``error``, never raised), so one bad seed does not
+    stop a benchmark. ``seconds`` is the wall time of the whole notebook, kernel start included.
+    """
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="workbook-bench-") as tmp:
+        metrics_path = Path(tmp) / "metrics.json"
+        error = None
+        start = time.perf_counter()
+        try:
+            execute(path, parameters={**(parameters or {}), "METRICS_PATH": str(metrics_path)},
+                    timeout=timeout, cwd=tmp)
+        except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
+            lines = str(exc).strip().splitlines()
+            error = f"{type(exc).__name__}: {lines[-1][:300] if lines else ''}"
+        seconds = time.perf_counter() - start
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    return NotebookRun(metrics, seconds, error)
 
 
 def save_metrics(path: str | Path | None, **metrics: Any) -> None:

@@ -272,15 +272,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         weights = (self.size * probs) ** (-self.beta)
         weights = (weights / weights.max()).astype(np.float32)
         self.sample_calls += 1
-        return Batch(
-            obs=self.obs[idx],
-            actions=self.actions[idx],
-            rewards=self.rewards[idx],
-            next_obs=self.next_obs[idx],
-            terminated=self.terminated[idx],
-            indices=idx,
-            weights=weights,
-        )
+        return self.gather(idx, weights)
 
     def update_priorities(self, indices: Any, td_errors: Any) -> None:
         """Set the priorities of sampled transitions to ``(|δ| + eps)^α`` from their new TD errors.

@@ -184,12 +184,16 @@ class ReplayBuffer:
             When the buffer holds fewer than ``batch_size`` transitions, or ``batch_size < 1``.
         """
         check_sample_size(batch_size, self.size)
-        idx = self.rng.integers(0, self.size, size=batch_size)
+        return self.gather(self.rng.integers(0, self.size, size=batch_size))
+
+    def gather(self, indices: np.ndarray, weights: np.ndarray | None = None) -> Batch:
+        """The stored transitions at ``indices`` as a :class:`Batch` (with optional per-row weights)."""
         return Batch(
-            obs=self.obs[idx],
-            actions=self.actions[idx],
-            rewards=self.rewards[idx],
-            next_obs=self.next_obs[idx],
-            terminated=self.terminated[idx],
-            indices=idx,
+            obs=self.obs[indices],
+            actions=self.actions[indices],
+            rewards=self.rewards[indices],
+            next_obs=self.next_obs[indices],
+            terminated=self.terminated[indices],
+            indices=indices,
+            weights=weights,
         )

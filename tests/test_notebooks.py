@@ -194,3 +194,19 @@ def test_every_notebook_has_the_skeleton(root):
 
 def test_repository_lectures_are_built_and_do_not_leak(root):
     assert [str(p) for p in check(root)] == []
+
+
+def test_run_with_metrics_reads_metrics_even_when_a_later_cell_fails(tmp_path):
+    from helpers.notebooks import run_with_metrics
+
+    nb = nb_of(code("", ["setup"]), code("SEED = 0\nMETRICS_PATH = None", ["parameters"]),
+               code("import os\nfrom helpers.notebooks import save_metrics\n"
+                    "save_metrics(METRICS_PATH, seed=SEED, cwd=os.getcwd())"),
+               code("assert SEED != 3, 'seed 3 fails'"))
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, str(path))
+    ok = run_with_metrics(path, {"SEED": 1}, timeout=60)
+    assert ok.error is None and ok.metrics["seed"] == 1 and ok.seconds > 0
+    assert ok.metrics["cwd"] != str(tmp_path)  # runs in its own temporary folder
+    bad = run_with_metrics(path, {"SEED": 3}, timeout=60)
+    assert bad.metrics["seed"] == 3 and "seed 3 fails" in bad.error
