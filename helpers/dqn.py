@@ -80,6 +80,8 @@ class DQNConfig:
     max_grad_norm: float | None = None  # gradient-norm clip (None: no clipping; Huber already bounds it)
     eval_interval: int = 64  # greedy evaluation every this many steps (the course's rule: at most 256)
     eval_episodes: int = 10  # quick greedy evaluation size
+    eval_max_return: float | None = 500.0  # bound on one episode's return: stop a quick evaluation once
+    #   it cannot reach solve_threshold (same verdict, less time; None: always play every episode)
     confirm_episodes: int = 100  # confirmation size
     solve_threshold: float = 475.0  # CartPole-v1's "solved" mean return
     eval_seed: int = 10_000  # evaluation episodes use reset seeds eval_seed, eval_seed + 1, ...
@@ -109,6 +111,11 @@ class DQNConfig:
                 raise ValueError(f"DQNConfig.{name} must lie in [0, 1], got {getattr(self, name)!r}")
         if self.loss not in ("huber", "mse"):
             raise ValueError(f"DQNConfig.loss must be 'huber' or 'mse', got {self.loss!r}")
+        if self.eval_max_return is not None and not self.eval_max_return >= self.solve_threshold:
+            raise ValueError(
+                f"DQNConfig.eval_max_return ({self.eval_max_return!r}) must bound one episode's return, so it "
+                f"cannot be below solve_threshold ({self.solve_threshold!r}); use None to switch early stopping off"
+            )
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"DQNConfig.max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -230,8 +237,8 @@ class DQNResult:
     steps:
         Environment steps actually taken.
     q_net:
-        The trained online network holding the kept weights (the solving ones; else the best
-        evaluated ones).
+        The trained online network holding the kept weights (the solving ones; else those with the
+        best complete quick evaluation; else the last ones).
     state_dict:
         A copy of those weights (``torch.save`` it).
     episode_returns, episode_lengths, episode_end_steps:
@@ -241,7 +248,9 @@ class DQNResult:
         and the discounted return :math:`\\sum_t \\gamma^t r_{t+1}` it then obtained (to study
         overestimation).
     evals:
-        One dict per greedy evaluation: ``step``, ``mean`` (quick, 10 episodes), ``confirm_mean``
+        One dict per greedy evaluation: ``step``, ``mean`` (quick, 10 episodes; ``None`` when it
+        stopped early because it could no longer reach the threshold), ``mean_at_most`` (the mean,
+        or for a stopped evaluation an upper bound on it, below the threshold), ``confirm_mean``
         (100 episodes, or ``None`` when not run).
     losses, q_means, update_steps:
         One entry per gradient step: loss, mean predicted Q of the batch, the env step it happened at.
@@ -311,7 +320,7 @@ def train_dqn(
     callback:
         Called as ``callback(event, info)`` with event ``"update"`` (``step``, ``loss``, ``q_mean``,
         ``batch``, ``q_pred``, ``targets``), ``"episode"`` (``step``, ``return``, ``length``,
-        ``q0``, ``discounted_return``) and ``"eval"`` (``step``, ``mean``, ``confirm_mean``,
+        ``q0``, ``discounted_return``) and ``"eval"`` (``step``, ``mean``, ``mean_at_most``, ``confirm_mean``,
         ``solved``). The local networks are in ``info["q_net"]`` / ``info["target_net"]``. Return
         ``True`` from it to stop training early.
     progress:
@@ -355,7 +364,7 @@ def train_dqn(
     policy = greedy(q_net)
 
     result = DQNResult(solved_at=None, wall_s=0.0, steps=0, q_net=q_net, state_dict={}, config=cfg)
-    best_mean, best_state = -math.inf, copy.deepcopy(q_net.state_dict())
+    best_mean, best_state = -math.inf, None
 
     def emit(event: str, **info: Any) -> bool:
         if callback is None:
@@ -438,10 +447,16 @@ def train_dqn(
                 quick_episodes=cfg.eval_episodes,
                 confirm_episodes=cfg.confirm_episodes,
                 seed=cfg.eval_seed,
+                max_return=cfg.eval_max_return,
             )
-            record = {"step": step, "mean": float(check.quick_mean), "confirm_mean": check.confirm_mean}
+            record = {
+                "step": step,
+                "mean": None if check.stopped_early else float(check.quick_mean),
+                "mean_at_most": float(check.quick_mean),
+                "confirm_mean": check.confirm_mean,
+            }
             result.evals.append(record)
-            if check.quick_mean > best_mean:
+            if not check.stopped_early and check.quick_mean > best_mean:
                 best_mean, best_state = check.quick_mean, copy.deepcopy(q_net.state_dict())
             if check.solved and result.solved_at is None:
                 result.solved_at = step
@@ -451,7 +466,7 @@ def train_dqn(
                 best_mean = math.inf  # the solving weights are the ones kept
                 stop |= cfg.stop_when_solved
             stop |= emit("eval", solved=bool(check.solved), **record)
-            bar.set_postfix(eval=f"{check.quick_mean:.0f}", eps=f"{eps:.2f}", refresh=False)
+            bar.set_postfix(eval=("<" if check.stopped_early else "") + f"{check.quick_mean:.0f}", eps=f"{eps:.2f}", refresh=False)
         bar.update(1)
     bar.close()
     env.close()
@@ -460,6 +475,8 @@ def train_dqn(
         result.wall_s = time.perf_counter() - start
         result.cpu_s = time.process_time() - cpu_start
     result.steps = step
+    if best_state is None:  # no complete evaluation: keep the last weights
+        best_state = copy.deepcopy(q_net.state_dict())
     q_net.load_state_dict(best_state)
     result.state_dict = copy.deepcopy(best_state)
     return result

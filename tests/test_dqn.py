@@ -97,6 +97,8 @@ def test_config_validation():
         DQNConfig(loss="l2")
     with pytest.raises(ValueError, match="tau"):
         DQNConfig(tau=0.0)
+    with pytest.raises(ValueError, match="eval_max_return"):
+        DQNConfig(eval_max_return=100.0)  # below the threshold: not a bound on a solving episode
     cfg = DQNConfig(gradient_steps=4, train_frequency=2)
     assert cfg.replay_ratio == 2.0
     assert cfg.to_dict()["gamma"] == cfg.gamma
@@ -122,6 +124,12 @@ def test_train_dqn_short_run_is_reproducible_and_records():
     assert len(r1.episode_q0) == len(r1.episode_returns) == len(r1.episode_discounted_returns)
     assert sum(r1.episode_lengths) <= 300
     assert {"update", "episode", "eval"} <= set(events)
+    for e in r1.evals:  # a 16-unit net after 200 updates fails: the quick evaluation stops early
+        assert e["mean"] is None and e["confirm_mean"] is None and e["mean_at_most"] < SHORT.solve_threshold
+    full = train_dqn(dataclasses.replace(SHORT, eval_max_return=None), seed=3, progress=False)
+    assert full.losses == r1.losses  # stopping evaluations early changes nothing in training ...
+    for quick, whole in zip(r1.evals, full.evals):  # ... and the bound holds
+        assert whole["mean"] is not None and whole["mean"] <= quick["mean_at_most"]
 
 
 def test_train_dqn_plugs_td_target_and_buffer():
