@@ -5,6 +5,8 @@ extension as the small change it is:
 
 * :class:`DQNConfig` — every hyperparameter in one place (CleanRL style);
 * :func:`make_q_net` — the Q-network :math:`\\hat q(s, \\cdot \\mid \\theta)`, one output per action;
+* :class:`ObsScale` and :func:`build_q_net` — the fixed input scaling in front of it (every feature
+  about unit size) and the network :func:`train_dqn` actually trains;
 * :func:`td_target` — the batched TD target (TD 목표)
   :math:`y = r + \\gamma\\,(1 - \\text{terminated})\\,\\max_{a'} \\hat q(s', a' \\mid \\theta^-)`;
 * :func:`q_loss` — Huber (default) or MSE loss, optionally importance-weighted;
@@ -42,6 +44,8 @@ __all__ = [
     "DQNConfig",
     "DQNResult",
     "make_q_net",
+    "ObsScale",
+    "build_q_net",
     "td_target",
     "q_loss",
     "linear_epsilon",
@@ -68,6 +72,8 @@ class DQNConfig:
     buffer_size: int = 50_000  # replay capacity (경험 재생 버퍼 크기)
     batch_size: int = 128  # transitions per gradient step (미니배치 크기)
     hidden: tuple[int, ...] = (64, 64)  # hidden layer widths of the Q-network
+    obs_scale: tuple[float, ...] | None = (2.4, 2.0, 0.21, 2.0)  # divide each observation feature by
+    #   this first (CartPole: x limit 2.4, θ limit 0.21 rad, velocities ~2), so all inputs are ~unit size
     learning_starts: int = 500  # random-action steps collected before the first update
     train_frequency: int = 1  # do gradient steps every this many env steps
     gradient_steps: int = 2  # gradient steps each time (replay ratio = gradient_steps / train_frequency)
@@ -118,6 +124,10 @@ class DQNConfig:
             )
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"DQNConfig.max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
+        if self.obs_scale is not None:
+            self.obs_scale = tuple(float(v) for v in self.obs_scale)
+            if not self.obs_scale or not all(math.isfinite(v) and v > 0 for v in self.obs_scale):
+                raise ValueError(f"DQNConfig.obs_scale must list positive finite numbers or be None, got {self.obs_scale!r}")
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"DQNConfig.hidden must list positive layer widths, got {self.hidden!r}")
@@ -153,6 +163,56 @@ def make_q_net(obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -
         width = int(h)
     layers.append(nn.Linear(width, int(n_actions)))
     return nn.Sequential(*layers)
+
+
+class ObsScale(nn.Module):
+    """Divide each observation feature by a fixed scale: ``x / scale``.
+
+    CartPole's features live on very different scales (the pole angle within ±0.21 rad, the cart
+    position within ±2.4); dividing by those sizes hands the first linear layer inputs of about unit
+    size. The scale is a registered buffer, so it is saved in the ``state_dict`` with the weights.
+
+    Examples
+    --------
+    >>> ObsScale((2.0, 0.5))(torch.tensor([[1.0, 1.0]]))
+    tensor([[0.5000, 2.0000]])
+    """
+
+    scale: torch.Tensor
+
+    def __init__(self, scale: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(tuple(scale), dtype=torch.float32))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if obs.shape[-1] != self.scale.shape[0]:
+            raise ValueError(
+                f"observations have {obs.shape[-1]} features but ObsScale has {self.scale.shape[0]} scales; "
+                "give DQNConfig.obs_scale one number per observation feature (or None)"
+            )
+        return obs / self.scale
+
+    def extra_repr(self) -> str:
+        return f"scale={tuple(round(v, 4) for v in self.scale.tolist())}"
+
+
+def build_q_net(
+    config: DQNConfig, obs_dim: int, n_actions: int, factory: NetFactory | None = None
+) -> nn.Module:
+    """The network :func:`train_dqn` trains: ``factory(obs_dim, n_actions, config.hidden)`` (default
+    :func:`make_q_net`), behind an :class:`ObsScale` when ``config.obs_scale`` is set.
+
+    Use it to rebuild a trained network before ``load_state_dict``.
+    """
+    net = (factory or make_q_net)(obs_dim, n_actions, config.hidden)
+    if config.obs_scale is None:
+        return net
+    if len(config.obs_scale) != obs_dim:
+        raise ValueError(
+            f"DQNConfig.obs_scale has {len(config.obs_scale)} numbers but {config.env_id} observations have "
+            f"{obs_dim} features; give one scale per feature, or obs_scale=None"
+        )
+    return nn.Sequential(ObsScale(config.obs_scale), net)
 
 
 def td_target(q_net: nn.Module, target_net: nn.Module, batch: Batch, gamma: float) -> torch.Tensor:
@@ -307,7 +367,8 @@ def train_dqn(
         (``reset(seed=seed)``, ``action_space.seed(seed)``), ε-greedy and the buffer's sampling.
     make_q_net:
         Network factory ``(obs_dim, n_actions, hidden) -> nn.Module`` (default: :func:`make_q_net`;
-        a dueling network plugs in here).
+        a dueling network plugs in here). With ``config.obs_scale`` set, an :class:`ObsScale` goes in
+        front of it (:func:`build_q_net`).
     td_target:
         ``(q_net, target_net, batch, gamma) -> (B,) targets`` (default: :func:`td_target`; Double
         DQN plugs in here). ``batch`` holds tensors.
@@ -348,7 +409,7 @@ def train_dqn(
     n_actions = int(env.action_space.n)
 
     torch.manual_seed(seed)
-    q_net = net_factory(obs_dim, n_actions, cfg.hidden)
+    q_net = build_q_net(cfg, obs_dim, n_actions, net_factory)
     target_net = copy.deepcopy(q_net)
     for p in target_net.parameters():
         p.requires_grad_(False)

@@ -24,7 +24,7 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,12 +79,14 @@ class Batch:
         """
         import torch
 
-        def conv(name: str, value: Any) -> Any:
-            if value is None or name == "indices" or isinstance(value, torch.Tensor):
+        def conv(value: Any) -> Any:
+            if value is None or isinstance(value, torch.Tensor):
                 return value
             return torch.as_tensor(value, device=device)
 
-        return replace(self, **{f.name: conv(f.name, getattr(self, f.name)) for f in fields(self)})
+        # field by field rather than via dataclasses.replace: this runs before every gradient step
+        return Batch(conv(self.obs), conv(self.actions), conv(self.rewards), conv(self.next_obs),
+                     conv(self.terminated), self.indices, conv(self.weights))
 
 
 def check_sample_size(batch_size: int, size: int) -> None:

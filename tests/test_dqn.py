@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.dqn import DQNConfig, linear_epsilon, make_q_net, q_loss, soft_update, td_target, train_dqn
+from helpers.dqn import (
+    DQNConfig,
+    ObsScale,
+    build_q_net,
+    linear_epsilon,
+    make_q_net,
+    q_loss,
+    soft_update,
+    td_target,
+    train_dqn,
+)  # fmt: skip
 from helpers.replay import Batch, ReplayBuffer
 
 
@@ -38,6 +48,27 @@ def test_make_q_net_shapes():
     assert [m.out_features for m in net if isinstance(m, torch.nn.Linear)] == [16, 8, 2]
     with pytest.raises(ValueError):
         make_q_net(0, 2)
+
+
+def test_obs_scale_divides_and_travels_in_the_state_dict():
+    cfg = DQNConfig(hidden=(8,), obs_scale=(2.4, 2.0, 0.21, 2.0))
+    torch.manual_seed(0)
+    net = build_q_net(cfg, 4, 2)
+    assert isinstance(net[0], ObsScale) and "0.scale" in net.state_dict()
+    x = torch.tensor([[2.4, -2.0, 0.21, 1.0]])
+    torch.testing.assert_close(net[0](x), torch.tensor([[1.0, -1.0, 1.0, 0.5]]))
+    torch.testing.assert_close(net(x), net[1](x / torch.tensor([2.4, 2.0, 0.21, 2.0])))
+    fresh = build_q_net(cfg, 4, 2)  # rebuilt from the config, then loaded: the same function
+    fresh.load_state_dict(net.state_dict())
+    torch.testing.assert_close(fresh(x), net(x))
+    plain = build_q_net(dataclasses.replace(cfg, obs_scale=None), 4, 2)
+    assert not any(isinstance(m, ObsScale) for m in plain.modules())
+    with pytest.raises(ValueError, match="one scale per feature"):
+        build_q_net(cfg, 3, 2)
+    with pytest.raises(ValueError, match="4 features but ObsScale has 2"):
+        ObsScale((1.0, 2.0))(torch.zeros(1, 4))
+    with pytest.raises(ValueError, match="obs_scale"):
+        DQNConfig(obs_scale=(1.0, 0.0, 1.0, 1.0))
 
 
 def test_td_target_terminated_vs_truncated():
