@@ -127,7 +127,9 @@ class DQNConfig:
         if self.obs_scale is not None:
             self.obs_scale = tuple(float(v) for v in self.obs_scale)
             if not self.obs_scale or not all(math.isfinite(v) and v > 0 for v in self.obs_scale):
-                raise ValueError(f"DQNConfig.obs_scale must list positive finite numbers or be None, got {self.obs_scale!r}")
+                raise ValueError(
+                    f"DQNConfig.obs_scale must list positive finite numbers or be None, got {self.obs_scale!r}"
+                )
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"DQNConfig.hidden must list positive layer widths, got {self.hidden!r}")
@@ -381,8 +383,8 @@ def train_dqn(
     callback:
         Called as ``callback(event, info)`` with event ``"update"`` (``step``, ``loss``, ``q_mean``,
         ``batch``, ``q_pred``, ``targets``), ``"episode"`` (``step``, ``return``, ``length``,
-        ``q0``, ``discounted_return``) and ``"eval"`` (``step``, ``mean``, ``mean_at_most``, ``confirm_mean``,
-        ``solved``). The local networks are in ``info["q_net"]`` / ``info["target_net"]``. Return
+        ``q0``, ``discounted_return``) and ``"eval"`` (``step``, ``mean``, ``mean_at_most``,
+        ``confirm_mean``, ``solved``). The local networks are in ``info["q_net"]`` / ``info["target_net"]``. Return
         ``True`` from it to stop training early.
     progress:
         Show a ``tqdm.auto`` progress bar.
@@ -527,7 +529,8 @@ def train_dqn(
                 best_mean = math.inf  # the solving weights are the ones kept
                 stop |= cfg.stop_when_solved
             stop |= emit("eval", solved=bool(check.solved), **record)
-            bar.set_postfix(eval=("<" if check.stopped_early else "") + f"{check.quick_mean:.0f}", eps=f"{eps:.2f}", refresh=False)
+            shown = f"<{check.quick_mean:.0f}" if check.stopped_early else f"{check.quick_mean:.0f}"
+            bar.set_postfix(eval=shown, eps=f"{eps:.2f}", refresh=False)
         bar.update(1)
     bar.close()
     env.close()
