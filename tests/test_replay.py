@@ -80,6 +80,10 @@ def test_to_torch():
     assert t.actions.dtype == torch.int64 and t.terminated.dtype == torch.float32
     assert isinstance(t.indices, np.ndarray)
     assert t.weights is None
+    w = buf.gather(np.array([1, 2]), weights=np.array([0.5, 1.0], dtype=np.float32)).to_torch()
+    assert isinstance(w.weights, torch.Tensor) and w.weights.tolist() == [0.5, 1.0]
+    assert isinstance(w.indices, np.ndarray) and w.indices.tolist() == [1, 2]
+    assert w.to_torch().obs is w.obs  # tensors pass through
 
 
 def test_errors_are_clear():
