@@ -20,13 +20,14 @@ Usage: ``python bench/deep_sarsa.py [--seeds N] [--first-seed S] [--timeout SECO
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
+
+from helpers.notebooks import run_with_metrics
+
 NOTEBOOK = ROOT / "solutions" / "06_deep_sarsa.ipynb"
 EPISODE_BUDGET = 500
 SUCCESS_TARGET = 0.95
@@ -34,8 +35,6 @@ SUCCESS_TARGET = 0.95
 
 def run_seed(seed: int, timeout: float) -> dict:
     """Execute the notebook for one seed and return its figures."""
-    from helpers.notebooks import run_with_metrics
-
     run = run_with_metrics(NOTEBOOK, {"SEED": seed}, timeout=timeout)
     if run.error:  # e.g. the notebook's success assertion failed
         return {"seed": seed, "episodes_to_95": None, "wall_s": round(run.seconds, 1),
@@ -53,19 +52,10 @@ def run_seed(seed: int, timeout: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
-    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds a single notebook cell may run")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be at least 1, got {args.seeds}")
-    if args.first_seed < 0:
-        parser.error(f"--first-seed must be non-negative, got {args.first_seed}")
-    sys.path.insert(0, str(ROOT))
+    args = parse_seed_args(seed_arguments(__doc__, seeds=3, timeout=600), argv)
 
     results = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    for seed in seed_range(args):
         result = run_seed(seed, args.timeout)
         results.append(result)
         print(json.dumps(result), flush=True)

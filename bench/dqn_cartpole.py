@@ -28,17 +28,13 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics  # noqa: E402
+from helpers.notebooks import run_with_metrics
 
 NOTEBOOK = ROOT / "solutions" / "08_dqn.ipynb"
 
@@ -67,16 +63,10 @@ def median_or_none(values: list[float]) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
-    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds any notebook cell may run")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+    args = parse_seed_args(seed_arguments(__doc__, seeds=10, timeout=900), argv)
 
     records = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    for seed in seed_range(args):
         record = run_seed(seed, args.timeout)
         records.append(record)
         print(json.dumps(record), flush=True)

@@ -14,30 +14,23 @@ variant solves on every seed), so a seed on which they fail makes this script fa
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics  # noqa: E402
+from helpers.notebooks import run_with_metrics
 
 NOTEBOOK = ROOT / "solutions" / "09_dqn_extensions.ipynb"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3, help="number of training seeds per variant (0, 1, …)")
+    parser = seed_arguments(__doc__, seeds=3, timeout=7200, first_seed=False)
     parser.add_argument("--total-steps", type=int, default=None, help="step budget per run (default: the notebook's)")
     parser.add_argument("--no-checks", action="store_true", help="do not stop at the notebook's assertions")
-    parser.add_argument("--timeout", type=float, default=7200, help="seconds any one notebook cell may run")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+    args = parse_seed_args(parser, argv)
 
-    params: dict = {"SEEDS": list(range(args.seeds))}
+    params: dict = {"SEEDS": list(seed_range(args))}
     if args.total_steps is not None:
         params["TOTAL_STEPS"] = args.total_steps
     if args.no_checks:

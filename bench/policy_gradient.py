@@ -17,16 +17,13 @@ runs on it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics  # noqa: E402
+from helpers.notebooks import run_with_metrics
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)
@@ -80,18 +77,13 @@ def summarise(algorithm: str, runs: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds per algorithm")
-    parser.add_argument("--first-seed", type=int, default=0, help="first seed (seeds are first-seed, first-seed + 1, …)")
+    parser = seed_arguments(__doc__, seeds=5, timeout=1800)
     parser.add_argument("--only", choices=sorted(ALGORITHMS), help="benchmark one algorithm only")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds any one notebook cell may run")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+    args = parse_seed_args(parser, argv)
 
     algorithms = [args.only] if args.only else list(ALGORITHMS)
     runs: dict[str, list[dict]] = {a: [] for a in algorithms}
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    for seed in seed_range(args):
         for algorithm in algorithms:
             result = run_one(algorithm, seed, args.timeout)
             runs[algorithm].append(result)

@@ -1,0 +1,48 @@
+"""What the benchmark scripts share: the repository root on ``sys.path`` and the seed arguments.
+
+Each script in ``bench/`` runs a solutions notebook once per seed (``helpers.notebooks.run_with_metrics``)
+and prints one JSON object per run, then a summary. Run them from anywhere as ``python bench/NAME.py``;
+Python puts ``bench/`` on the path, so ``import benchlib`` finds this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+#: The repository root; put on ``sys.path`` so ``helpers`` imports even when it is not installed.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def seed_arguments(doc: str | None, *, seeds: int, timeout: float, first_seed: bool = True) -> argparse.ArgumentParser:
+    """A parser with ``--seeds`` (default ``seeds``), ``--first-seed`` (unless ``first_seed=False``) and
+    ``--timeout`` (seconds any one notebook cell may run); the script's docstring's first line describes it."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0] if doc else None)
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds (default {seeds})")
+    if first_seed:
+        parser.add_argument("--first-seed", type=int, default=0,
+                            help="first seed; the seeds are first-seed, first-seed + 1, … (default 0)")
+    parser.add_argument("--timeout", type=float, default=timeout,
+                        help=f"seconds any one notebook cell may run (default {timeout:g})")
+    return parser
+
+
+def parse_seed_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` and reject impossible seed ranges with a clear message."""
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    if getattr(args, "first_seed", 0) < 0:
+        parser.error(f"--first-seed must be non-negative, got {args.first_seed}")
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be positive, got {args.timeout}")
+    return args
+
+
+def seed_range(args: argparse.Namespace) -> range:
+    """The seeds to run: ``first_seed, …, first_seed + seeds - 1``."""
+    first = getattr(args, "first_seed", 0)
+    return range(first, first + args.seeds)
