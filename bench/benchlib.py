@@ -1,6 +1,6 @@
 """What the benchmark scripts share: the repository root on ``sys.path`` and the seed arguments.
 
-Each script in ``bench/`` runs a solutions notebook once per seed (``helpers.notebooks.run_with_metrics``)
+Each script in ``bench/`` runs a solutions notebook once per seed (``workbook.run.run_with_metrics``)
 and prints one JSON object per run, then a summary. Run them from anywhere as ``python bench/NAME.py``;
 Python puts ``bench/`` on the path, so ``import benchlib`` finds this module.
 """

@@ -1,7 +1,8 @@
 """Benchmark of notebook 06 (Deep SARSA on the moving-obstacle grid world).
 
-Runs ``solutions/06_deep_sarsa.ipynb`` once per seed, in a fresh kernel, with ``SEED`` and
-``METRICS_PATH`` injected, and prints one JSON object per seed, then a summary::
+Runs ``solutions/06_deep_sarsa.ipynb`` once per seed, in a fresh kernel, with ``SEED`` injected,
+reads the figures in :data:`COLLECT` from its variables, and prints one JSON object per seed, then a
+summary::
 
     {"seed": 0, "episodes_to_95": 70, "wall_s": 41.2, "success_rate": 1.0, ...}
     {"solved": 3, "seeds": 3, "median_episodes": 70, "median_wall_s": 40.8}
@@ -26,16 +27,24 @@ import sys
 
 from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics
+from workbook.run import run_with_metrics
 
 NOTEBOOK = ROOT / "solutions" / "06_deep_sarsa.ipynb"
 EPISODE_BUDGET = 500
 SUCCESS_TARGET = 0.95
+#: What is read from the notebook after its run: name -> expression over the notebook's variables.
+COLLECT = {
+    "episodes_to_95": "episodes_to_95",
+    "success_rate": "final_success",
+    "random_start_success": "random_success",
+    "train_seconds": "train_seconds",
+    "env_steps": "env_steps",
+}
 
 
 def run_seed(seed: int, timeout: float) -> dict:
     """Execute the notebook for one seed and return its figures."""
-    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, timeout=timeout)
+    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, collect=COLLECT, timeout=timeout)
     if run.error:  # e.g. the notebook's success assertion failed
         return {"seed": seed, "episodes_to_95": None, "wall_s": round(run.seconds, 1),
                 "success_rate": None, "error": run.error}

@@ -1,8 +1,9 @@
 """Benchmark: DQN on CartPole-v1, measured by running the ``08_dqn`` solutions notebook.
 
-For each seed the notebook runs top to bottom in a fresh kernel with ``SEED`` and ``METRICS_PATH``
-injected (``helpers.notebooks.run_with_metrics``); the notebook trains until the course's *confirmed solve*
-and writes its figures as JSON. There is no second DQN here: this measures the notebook.
+For each seed the notebook runs top to bottom in a fresh kernel with ``SEED`` injected
+(``workbook.run.run_with_metrics``); it trains until the course's *confirmed solve*, and the figures
+below are read from its variables afterwards (:data:`COLLECT`), so the lesson holds no benchmark code.
+There is no second DQN here: this measures the notebook.
 
 Prints one JSON object per seed::
 
@@ -34,14 +35,22 @@ import statistics
 
 from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics
+from workbook.run import run_with_metrics
 
 NOTEBOOK = ROOT / "solutions" / "08_dqn.ipynb"
+#: What is read from the notebook after its run: name -> expression over the notebook's variables.
+COLLECT = {
+    "solved": "result.solved",
+    "steps": "result.solved_at",
+    "wall_s": "result.wall_s",
+    "cpu_s": "result.cpu_s",
+    "eval100": "eval100",
+}
 
 
 def run_seed(seed: int, timeout: float) -> dict:
     """Run the notebook once with ``SEED = seed``; return its per-seed record."""
-    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, timeout=timeout)
+    run = run_with_metrics(NOTEBOOK, {"SEED": seed}, collect=COLLECT, timeout=timeout)
     metrics, error, notebook_s = run.metrics, run.error, run.seconds  # a failed assert still leaves metrics
     record = {
         "seed": seed,

@@ -19,7 +19,7 @@ import sys
 
 from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics
+from workbook.run import run_with_metrics
 
 NOTEBOOK = ROOT / "solutions" / "09_dqn_extensions.ipynb"
 

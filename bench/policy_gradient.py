@@ -23,7 +23,7 @@ import sys
 
 from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
-from helpers.notebooks import run_with_metrics
+from workbook.run import run_with_metrics
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)

@@ -7,8 +7,10 @@ One module per concern:
 * :mod:`helpers.video` — record an episode and show it inline;
 * :mod:`helpers.evaluation` — batched greedy evaluation and the course's confirmed-solve rule;
 * :mod:`helpers.gridworld`, :mod:`helpers.moving_grid` — the course's custom environments;
-* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks;
-* :mod:`helpers.notebooks`, :mod:`helpers.grade`, :mod:`helpers.cli` — the ``workbook`` tools.
+* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks.
+
+Instructor tooling (build, grade, benchmarks) lives in the separate ``workbook`` package; nothing here
+imports it.
 
 Importing the package registers the custom environments with gymnasium
 (``gymnasium.make("helpers/GridWorld-v0")``) without importing their modules.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -32,6 +35,11 @@ __version__ = "0.1.0"
 # The course never plays sound; without this, pygame's renderer complains about audio on headless
 # machines (containers, CI) even for render_mode="rgb_array".
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# On a Linux machine without a screen (Colab, a server, a container) SDL's video start-up prints
+# "error: XDG_RUNTIME_DIR is invalid or not set" under every rendered frame. rgb_array rendering
+# needs no screen, so use SDL's dummy driver there; a desktop keeps its own (render_mode="human").
+if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 _ENVS = {
     "helpers/GridWorld-v0": "helpers.gridworld:GridWorldEnv",

@@ -8,8 +8,8 @@ import shutil
 import nbformat
 import pytest
 
-from helpers.cli import main as workbook
-from helpers.grade import prepare_submission, quiz_checks
+from workbook.cli import main as workbook
+from workbook.grade import prepare_submission, quiz_checks
 
 ANSWER = '''def discounted_return(rewards, gamma):
     g = 0.0

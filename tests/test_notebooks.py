@@ -1,21 +1,18 @@
-"""helpers.notebooks: stripping solutions, leak and staleness checks, committed notebooks' hygiene."""
+"""workbook.build: stripping solutions, leak and staleness checks, committed notebooks' hygiene."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import nbformat
 import pytest
 
-from helpers.notebooks import (
+from workbook.build import (
     CODE_PLACEHOLDER,
     MARKDOWN_PLACEHOLDER,
     MarkerError,
     build,
     check,
-    inject_parameters,
-    save_metrics,
     setup_cell_source,
     strip_solutions,
 )
@@ -48,6 +45,11 @@ def test_code_solution_becomes_a_placeholder_keeping_indentation():
     ns = {}
     exec(out.cells[0].source, ns)  # the placeholder runs and does not raise
     assert ns["f"](3) is None
+
+
+def test_top_level_solution_becomes_pass_so_nothing_is_echoed():
+    out = strip_solutions(nb_of(code("choice = None\n### BEGIN SOLUTION\nchoice = 2\n### END SOLUTION")))
+    assert out.cells[0].source == "choice = None\n# YOUR CODE HERE\npass"  # `...` would print "Ellipsis"
 
 
 def test_markdown_solution_becomes_your_answer_here():
@@ -147,23 +149,6 @@ def test_orphan_lecture_is_reported(tmp_path, root):
     assert any("no solutions/ twin" in str(p) for p in check(course))
 
 
-def test_inject_parameters_goes_after_the_parameters_cell():
-    nb = nb_of(code("", ["setup"]), code("SEED = 0", ["parameters"]), code("print(SEED)"))
-    out = inject_parameters(nb, {"SEED": 3, "METRICS_PATH": "/tmp/m.json"})
-    assert out.cells[2].source.splitlines()[1:] == ["SEED = 3", "METRICS_PATH = '/tmp/m.json'"]
-    with pytest.raises(ValueError, match="identifier"):
-        inject_parameters(nb, {"not valid": 1})
-    with pytest.raises(ValueError, match="tagged 'parameters'"):
-        inject_parameters(nb_of(code("x = 1")), {"SEED": 1})
-
-
-def test_save_metrics(tmp_path):
-    import numpy as np
-
-    save_metrics(None, a=1)  # no-op
-    save_metrics(tmp_path / "m.json", steps=np.int64(5), curve=np.arange(3))
-    assert json.loads((tmp_path / "m.json").read_text()) == {"steps": 5, "curve": [0, 1, 2]}
-
 
 # -- the committed notebooks ---------------------------------------------------------------
 def committed(root):
@@ -194,19 +179,3 @@ def test_every_notebook_has_the_skeleton(root):
 
 def test_repository_lectures_are_built_and_do_not_leak(root):
     assert [str(p) for p in check(root)] == []
-
-
-def test_run_with_metrics_reads_metrics_even_when_a_later_cell_fails(tmp_path):
-    from helpers.notebooks import run_with_metrics
-
-    nb = nb_of(code("", ["setup"]), code("SEED = 0\nMETRICS_PATH = None", ["parameters"]),
-               code("import os\nfrom helpers.notebooks import save_metrics\n"
-                    "save_metrics(METRICS_PATH, seed=SEED, cwd=os.getcwd())"),
-               code("assert SEED != 3, 'seed 3 fails'"))
-    path = tmp_path / "demo.ipynb"
-    nbformat.write(nb, str(path))
-    ok = run_with_metrics(path, {"SEED": 1}, timeout=60)
-    assert ok.error is None and ok.metrics["seed"] == 1 and ok.seconds > 0
-    assert ok.metrics["cwd"] != str(tmp_path)  # runs in its own temporary folder
-    bad = run_with_metrics(path, {"SEED": 3}, timeout=60)
-    assert bad.metrics["seed"] == 3 and "seed 3 fails" in bad.error

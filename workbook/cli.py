@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 
 def _build(args: argparse.Namespace) -> int:
-    from helpers.notebooks import build, repo_root
+    from workbook.build import build, repo_root
 
     root = repo_root(Path(args.root) if args.root else None)
     problems = build(root, check_only=args.check)
@@ -27,8 +27,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from helpers.grade import grade
-    from helpers.notebooks import repo_root
+    from workbook.build import repo_root
+    from workbook.grade import grade
 
     root = repo_root(Path(args.root) if args.root else None)
 

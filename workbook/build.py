@@ -1,11 +1,12 @@
-"""Notebook tooling: build lectures from solutions, check them, and run notebooks with parameters.
+"""Build lectures from solutions and check them (``workbook build [--check]``).
 
 ``solutions/NN_topic.ipynb`` is the only authored source. :func:`build` normalises it (no outputs,
 the canonical setup cell, ``metadata.workbook.id``) and writes ``lectures/NN_topic.ipynb`` with every
 marked region stripped:
 
 * ``### BEGIN SOLUTION`` … ``### END SOLUTION`` in a code cell becomes ``# YOUR CODE HERE`` and ``...``
-  (a placeholder that does not raise), in a markdown cell "_Your answer here_";
+  (``pass`` at the top level of a cell, where ``...`` would echo ``Ellipsis``): a placeholder that
+  does not raise; in a markdown cell it becomes "_Your answer here_";
 * ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` is removed.
 
 :func:`check` reports stale lectures and anything that would leak a solution into a lecture.
@@ -31,11 +32,6 @@ __all__ = [
     "setup_cell_source",
     "build",
     "check",
-    "inject_parameters",
-    "execute",
-    "save_metrics",
-    "NotebookRun",
-    "run_with_metrics",
     "repo_root",
 ]
 
@@ -45,6 +41,7 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 CODE_PLACEHOLDER = ("# YOUR CODE HERE", "...")
+TOP_LEVEL_PLACEHOLDER = ("# YOUR CODE HERE", "pass")
 MARKDOWN_PLACEHOLDER = "_Your answer here_"
 SETUP_TAG = "setup"
 PARAMETERS_TAG = "parameters"
@@ -82,7 +79,9 @@ def _strip_source(source: str, cell_type: str, where: str) -> str:
             if mode == "solution":
                 indent = line[: len(line) - len(line.lstrip())]
                 if cell_type == "code":
-                    out.extend(indent + p for p in CODE_PLACEHOLDER)
+                    # At the top level a bare `...` would echo "Ellipsis" under the cell: use `pass`.
+                    placeholder = CODE_PLACEHOLDER if indent else TOP_LEVEL_PLACEHOLDER
+                    out.extend(indent + p for p in placeholder)
                 else:
                     out.append(indent + MARKDOWN_PLACEHOLDER)
         else:
@@ -302,104 +301,3 @@ def build(root: Path | None = None, *, check_only: bool = False) -> list[Problem
 def check(root: Path | None = None) -> list[Problem]:
     """Problems that ``workbook build --check`` reports (nothing is written)."""
     return build(root, check_only=True)
-
-
-# ------------------------------------------------------------------------------------------
-# Running notebooks
-# ------------------------------------------------------------------------------------------
-def inject_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> nbformat.NotebookNode:
-    """Insert a cell assigning ``parameters`` right after the cell tagged ``parameters``."""
-    nb = copy.deepcopy(nb)
-    if not parameters:
-        return nb
-    for name in parameters:
-        if not str(name).isidentifier():
-            raise ValueError(f"parameter name {name!r} is not a Python identifier")
-    lines = ["# Injected parameters"] + [f"{k} = {v!r}" for k, v in parameters.items()]
-    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": [INJECTED_TAG]})
-    for i, c in enumerate(nb.cells):
-        if PARAMETERS_TAG in c.get("metadata", {}).get("tags", []):
-            nb.cells.insert(i + 1, cell)
-            return nb
-    raise ValueError("the notebook has no cell tagged 'parameters' to inject values after")
-
-
-def execute(path: str | Path | nbformat.NotebookNode, parameters: dict[str, Any] | None = None,
-            timeout: float = 600, cwd: str | Path | None = None,
-            kernel_name: str = "python3") -> nbformat.NotebookNode:
-    """Run a notebook top to bottom in a fresh kernel and return it with outputs.
-
-    Parameters
-    ----------
-    path:
-        The notebook file (or an already-read notebook).
-    parameters:
-        Values injected after the cell tagged ``parameters`` (papermill's convention).
-    timeout:
-        Seconds any single cell may run.
-    cwd:
-        Working folder of the kernel (default: the notebook's folder).
-
-    Raises ``nbclient.exceptions.CellExecutionError`` when a cell fails.
-    """
-    from nbclient import NotebookClient
-
-    if isinstance(path, nbformat.NotebookNode):
-        nb, folder = path, Path.cwd()
-    else:
-        nb, folder = nbformat.read(str(path), as_version=4), Path(path).resolve().parent
-    nb = inject_parameters(nb, parameters or {})
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(cwd or folder)}})
-    client.execute()
-    return nb
-
-
-@dataclass
-class NotebookRun:
-    """What :func:`run_with_metrics` reports: the notebook's metrics, its run time, and any failure."""
-
-    metrics: dict[str, Any]
-    seconds: float
-    error: str | None = None
-
-
-def run_with_metrics(path: str | Path, parameters: dict[str, Any] | None = None, *,
-                     timeout: float = 600) -> NotebookRun:
-    """Run a notebook as a benchmark does: ``METRICS_PATH`` injected, in a temporary folder.
-
-    The notebook writes its figures with :func:`save_metrics`; they are read back even when a later
-    cell fails (a failed assertion is reported in ``error``, never raised), so one bad seed does not
-    stop a benchmark. ``seconds`` is the wall time of the whole notebook, kernel start included.
-    """
-    import tempfile
-    import time
-
-    with tempfile.TemporaryDirectory(prefix="workbook-bench-") as tmp:
-        metrics_path = Path(tmp) / "metrics.json"
-        error = None
-        start = time.perf_counter()
-        try:
-            execute(path, parameters={**(parameters or {}), "METRICS_PATH": str(metrics_path)},
-                    timeout=timeout, cwd=tmp)
-        except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
-            lines = str(exc).strip().splitlines()
-            error = f"{type(exc).__name__}: {lines[-1][:300] if lines else ''}"
-        seconds = time.perf_counter() - start
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
-    return NotebookRun(metrics, seconds, error)
-
-
-def save_metrics(path: str | Path | None, **metrics: Any) -> None:
-    """Write ``metrics`` as JSON to ``path`` (does nothing when ``path`` is ``None``)."""
-    if path is None:
-        return
-    Path(path).write_text(json.dumps(metrics, indent=1, default=_jsonable), encoding="utf-8")
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"cannot save {type(value).__name__} as JSON")

@@ -32,8 +32,8 @@ from typing import Any
 
 import nbformat
 
-from helpers.notebooks import repo_root
 from helpers.quiz import RESULT_MIME
+from workbook.build import repo_root
 
 __all__ = ["Row", "grade", "grade_one", "prepare_submission", "find_submissions"]
 
