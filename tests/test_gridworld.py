@@ -1,9 +1,11 @@
-"""Unit tests for helpers.gridworld: dynamics, rewards, episode ends, check_env, rendering, plots, DP."""
+"""Unit tests for helpers.gridworld: dynamics, rewards, episode ends, check_env, rendering, DP."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gymnasium as gym
-import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -19,23 +21,15 @@ from helpers.gridworld import (
     optimal_policy,
     optimal_q,
     parse_layout,
-    plot_q,
-    plot_values,
     policy_accuracy,
 )
-
-matplotlib.use("Agg")
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    import matplotlib.pyplot as plt
-
-    yield
-    plt.close("all")
+def test_gridworld_does_not_import_matplotlib():
+    code = "import sys, helpers.gridworld; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_registered_and_passes_check_env():
@@ -261,47 +255,6 @@ def test_as_q_table_accepts_dicts_tensors_and_networks():
 def test_wrong_q_shape_raises(shape):
     with pytest.raises(ValueError, match=r"needs \(12, 4\)"):
         as_q_table(np.zeros(shape), GridWorldEnv())
-    with pytest.raises(ValueError, match=r"needs \(12, 4\)"):
-        plot_q(np.zeros(shape))
-
-
-def test_plot_q_draws_triangles_and_arrows():
-    from matplotlib.collections import PolyCollection
-    from matplotlib.figure import Figure
-
-    env = GridWorldEnv()
-    fig = plot_q(optimal_q(env), env)
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    polys = [c for c in ax.collections if isinstance(c, PolyCollection)]
-    assert len(polys) == 1 and len(polys[0].get_paths()) == 10 * 4  # 10 cells where the agent acts
-    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
-    assert len(arrows) == 10
-    labels = [t.get_text() for t in ax.texts]
-    assert any("GOAL" in label for label in labels) and "wall" in labels
-    big = GridWorldEnv(layout=LAYOUT_5X5)
-    fig = big.plot_q(optimal_q(big), title="5x5")
-    assert fig.axes[0].get_title() == "5x5"
-
-
-def test_plot_values_with_policies():
-    from matplotlib.figure import Figure
-
-    env = GridWorldEnv()
-    q = optimal_q(env)
-    v = q.max(axis=1)
-    fig = plot_values(v, optimal_policy(env), env=env)
-    assert isinstance(fig, Figure)
-    assert len([t for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]) == 10
-    fig = plot_values(v.reshape(3, 4), optimal_actions(env), env=env)  # ties: 11 arrows
-    assert len([t for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]) == 11
-    dlfs4_policy = {cell: {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25} for cell in env.states()}
-    fig = env.plot_values({cell: 0.0 for cell in env.states()}, dlfs4_policy)
-    assert len([t for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]) == 40
-    with pytest.raises(ValueError, match="V has shape"):
-        plot_values(np.zeros(5), env=env)
-    with pytest.raises(ValueError, match="policy has shape"):
-        plot_values(v, np.zeros(3), env=env)
 
 
 def test_quiz_layout_5x5():
