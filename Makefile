@@ -3,7 +3,8 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# The CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
+# Pinned torch. On an ordinary Linux index this is the CUDA build (several GB; it runs on a CPU too);
+# for the small CPU-only wheel pass PyTorch's CPU index: make lab TORCH="torch==2.13.0 --index-url <CPU index URL>"
 TORCH  ?= torch==2.13.0
 JOBS   ?= auto
 PORT   ?= 8888
@@ -11,11 +12,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install lab test lint unit check notebooks build bench clean
 
+# pip's own progress bars stay on, so the first `make lab` (about two minutes) is never silent.
 $(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) and installing the course's packages (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	@touch $(STAMP)
+	@echo "==> [1/2] $(TORCH)"
+	$(BIN)/python -m pip install --progress-bar on $(TORCH)
+	@echo "==> [2/2] the course's packages and its helpers (pyproject.toml)"
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev]"
+	@$(BIN)/python -c "import torch, gymnasium, helpers, workbook" && touch $(STAMP) && echo "==> Installed."
 
 install: $(STAMP)
 
@@ -27,7 +32,7 @@ lab: $(STAMP)
 test: lint unit check notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests bench solutions lectures
+	$(BIN)/ruff check helpers workbook tests bench solutions lectures
 
 unit: $(STAMP)
 	$(BIN)/pytest -n $(JOBS) tests

@@ -179,3 +179,24 @@ def test_every_notebook_has_the_skeleton(root):
 
 def test_repository_lectures_are_built_and_do_not_leak(root):
     assert [str(p) for p in check(root)] == []
+
+
+PLUMBING = ("METRICS_PATH", "save_metrics", "CHECK_RESULTS", "NBVAL_CHECK_OUTPUT", "getsource", "workbook")
+
+
+def test_lessons_hold_no_test_or_benchmark_plumbing(root):
+    import ast
+
+    for path in committed(root):
+        nb = nbformat.read(str(path), as_version=4)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1, f"{path.name}: exactly one cell is tagged 'parameters'"
+        for stmt in ast.parse(params[0].source).body:  # simple assignments of literals only
+            assert isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets), (
+                f"{path.name}: the parameters cell holds only `NAME = value` lines")
+            ast.literal_eval(stmt.value)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or cell in params or "setup" in cell.metadata.get("tags", []):
+                continue
+            found = [w for w in PLUMBING if w in cell.source]
+            assert not found, f"{path.name} cell {i}: lesson cells hold no test or benchmark plumbing ({found})"
