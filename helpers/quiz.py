@@ -13,7 +13,9 @@ Nothing inside the ``with`` block ever escapes it: a wrong answer, a crash in th
 missing name is reported as ❌ or "not answered yet", so "Run All" on a fresh lecture completes.
 
 When the block ends the cell shows a short report and publishes a machine-readable result
-(MIME type :data:`RESULT_MIME`) that ``workbook grade`` reads from the check cell's own output.
+(MIME type :data:`RESULT_MIME`: the score and every check's name, pass/fail and message) that
+``workbook grade`` reads from the check cell's own output. In a lecture the report says how many
+*visible* checks ran: the grader puts the hidden tests back, so a ✅ there is not the final grade.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ __all__ = ["Quiz", "NotAnswered", "self_check", "RESULT_MIME"]
 RESULT_MIME = "application/vnd.deepq.quiz+json"
 
 _STUBS = (None, Ellipsis)
+
+#: Set by ``workbook grade`` in the graded kernel (hidden tests included): the report then reads as final.
+GRADER_RUN = False
 
 
 class NotAnswered(Exception):
@@ -150,7 +155,11 @@ class Quiz:
         head = f"{self.qid.upper()} ({_fmt(self.points)} point{'s' if self.points != 1 else ''})"
         if self.status == "not answered":
             return f"⏳ {head}: not answered yet. {self.error}".rstrip()
-        lines = [f"{'✅' if self.earned >= self.points else '❌'} {head}: {_fmt(self.earned)} / {_fmt(self.points)}"]
+        n = len(self.results)
+        scope = (f" ({n} check{'s' if n != 1 else ''})" if GRADER_RUN else
+                 f" on the {n} visible check{'s' if n != 1 else ''} — your instructor's hidden tests may find more")
+        lines = [f"{'✅' if self.earned >= self.points else '❌'} {head}: "
+                 f"{_fmt(self.earned)} / {_fmt(self.points)}{scope}"]
         for r in self.results:
             mark = "✅" if r.passed else ("🟡" if r.fraction else "❌")
             line = f"  {mark} {r.name}"
@@ -172,6 +181,9 @@ class Quiz:
             "status": self.status,
             "passed": sum(r.passed for r in self.results),
             "checks": len(self.results),
+            "error": self.error,  # why it counts as not answered
+            "results": [{"name": r.name, "passed": r.passed, "message": r.message, "hint": r.hint,
+                         "fraction": r.fraction} for r in self.results],
         }
 
     def _publish(self) -> None:
@@ -212,10 +224,10 @@ def self_check(question: str, options: Sequence[str], answer: int, explain: str 
     answer:
         Index of the correct choice in ``options``.
     explain:
-        Why the answer is right, shown after any attempt.
+        Why the answer is right, shown once the student picks it or presses "Reveal answer".
 
-    In Jupyter it displays ipywidgets radio buttons and a Check button; outside a notebook it prints
-    the question.
+    In Jupyter it displays ipywidgets radio buttons, a Check button and a Reveal answer button; a wrong
+    pick says "try again" without giving the answer away. Outside a notebook it prints the question.
     """
     options = list(options)
     if len(options) < 2:
@@ -238,19 +250,25 @@ def _self_check_widget(question: str, options: list[str], answer: int, explain: 
 
     labels = [f"{chr(65 + i)}. {opt}" for i, opt in enumerate(options)]
     choice = widgets.RadioButtons(options=labels, value=None, layout=widgets.Layout(width="max-content"))
-    button = widgets.Button(description="Check", button_style="primary")
+    check = widgets.Button(description="Check", button_style="primary")
+    reveal = widgets.Button(description="Reveal answer")
     feedback = widgets.HTML()
 
-    def on_click(_: Any) -> None:
+    def on_check(_: Any) -> None:
         if choice.value is None:
             feedback.value = "<b>Pick an option first.</b>"
-            return
-        picked = labels.index(choice.value)
-        verdict = "✅ Right." if picked == answer else f"❌ Not quite — the answer is {chr(65 + answer)}."
-        feedback.value = f"<b>{verdict}</b> {explain}"
+        elif labels.index(choice.value) == answer:
+            feedback.value = f"<b>✅ Right.</b> {explain}"
+        else:
+            feedback.value = "<b>❌ Not quite — try again</b> (or press <i>Reveal answer</i>)."
 
-    button.on_click(on_click)
-    return widgets.VBox([widgets.HTML(f"<b>Self-check.</b> {question}"), choice, button, feedback])
+    def on_reveal(_: Any) -> None:
+        feedback.value = f"<b>The answer is {labels[answer]}.</b> {explain}"
+
+    check.on_click(on_check)
+    reveal.on_click(on_reveal)
+    buttons = widgets.HBox([check, reveal])
+    return widgets.VBox([widgets.HTML(f"<b>Self-check.</b> {question}"), choice, buttons, feedback])
 
 
 def _plain_question(question: str, options: list[str]) -> str:

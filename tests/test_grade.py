@@ -57,17 +57,21 @@ def graded(root, tmp_path_factory):
             extra="import helpers.quiz\nhelpers.quiz.Quiz.earned = property(lambda self: self.points)\n"
                   "helpers.quiz.Quiz.status = 'ok'\nimport math\nmath.isclose = lambda *a, **k: True\n"
                   "def bool(x):\n    return True\n", drop_checks=True)
-    out = tmp / "grades.csv"
+    out = tmp_path_factory.mktemp("out") / "grades.csv"
     code = workbook(["--root", str(root), "grade", str(tmp), "--out", str(out), "--jobs", "2",
-                     "--timeout", "90", "--cell-timeout", "20"])
+                     "--timeout", "90", "--cell-timeout", "20", "--report-dir", str(out.parent / "reports")])
     assert code == 0
     rows = {r["file"].split("/")[-1]: r for r in csv.DictReader(out.open())}
     return tmp, out, rows
 
 
+Q1 = "00_welcome:q1"
+
+
 def test_the_solution_gets_full_marks(graded):
     row = graded[2]["solved.ipynb"]
-    assert (row["q1"], row["total"], row["max"], row["status"]) == ("2", "2", "2", "ok")
+    assert (row[Q1], row["total"], row["max"], row["status"]) == ("2", "2", "2", "ok")
+    assert row["feedback"] == "q1: ✅ all 5 checks"
     assert row["student"] == "Ada Lovelace" and row["notebook"] == "00_welcome"
 
 
@@ -79,6 +83,7 @@ def test_a_renamed_copy_still_grades(graded):
 def test_an_untouched_lecture_gets_zero_not_answered(graded):
     row = graded[2]["untouched.ipynb"]
     assert row["total"] == "0" and row["status"] == "not answered"
+    assert row["feedback"] == "q1: not answered"
 
 
 def test_a_submission_that_raises_is_reported_and_still_scored(graded):
@@ -95,6 +100,20 @@ def test_an_endless_loop_times_out(graded):
 def test_hard_coding_the_visible_answer_fails_hidden_tests(graded):
     row = graded[2]["hardcoded.ipynb"]
     assert 0 < float(row["total"]) < 2 and row["status"] == "ok"
+    # the instructor sees which (hidden) checks failed, in the CSV and in the student's report
+    assert row["feedback"].startswith("q1: ❌ ") and "❌ later rewards count less" in row["feedback"]
+    assert "three rewards" not in row["feedback"]  # it passed
+    report = (graded[1].parent / "reports" / "hardcoded.md").read_text()
+    assert "- ❌ later rewards count less" in report and "- ✅ three rewards" in report
+    assert "Q1: " in report and "/ 2" in report
+
+
+def test_one_column_per_exercise_named_by_notebook_and_exercise_ids(graded, root):
+    header = graded[1].read_text().splitlines()[0].split(",")
+    assert header[:6] == ["file", "student", "notebook", "total", "max", "status"] and header[-1] == "feedback"
+    assert Q1 in header and all(":" in c for c in header[6:-1])
+    assert len(set(header)) == len(header)
+    assert graded[2]["broken.ipynb"][Q1] == ""  # no exercise ran: the cell stays empty
 
 
 def test_a_file_that_is_not_json_is_not_a_notebook(graded):
@@ -112,6 +131,30 @@ def test_grading_resumes_instead_of_starting_over(graded, root):
     before = out.read_text()
     code = workbook(["--root", str(root), "grade", str(tmp), "--out", str(out)])
     assert code == 0 and out.read_text() == before  # nothing left to grade
+
+
+def test_rows_of_an_older_header_are_graded_again_and_others_remapped_by_name(root, tmp_path):
+    sub = tmp_path / "subs"
+    sub.mkdir()
+    (sub / "broken.ipynb").write_text("{ not json", encoding="utf-8")
+    (sub / "junk.ipynb").write_text("{ not json", encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    out.write_text("file,student,notebook,q1,total,max,status\n"
+                   f"{sub / 'broken.ipynb'},x,00_welcome,2,2,2,ok\n", encoding="utf-8")
+    assert workbook(["--root", str(root), "grade", str(sub), "--out", str(out)]) == 0
+    rows = {r["file"]: r for r in csv.DictReader(out.open())}
+    assert rows[str(sub / "broken.ipynb")]["status"] == "not a notebook"  # regraded, not kept
+    # a current-format file with its columns in another order is kept, re-mapped by name
+    shuffled = ["status", "feedback", "file", "notebook", "student", "total", "max", Q1]
+    with out.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=shuffled)
+        w.writeheader()
+        w.writerow({"status": "kept", "file": str(sub / "broken.ipynb"), "notebook": "", "total": "0"})
+    assert workbook(["--root", str(root), "grade", str(sub), "--out", str(out)]) == 0
+    rows = {r["file"]: r for r in csv.DictReader(out.open())}
+    assert rows[str(sub / "broken.ipynb")]["status"] == "kept"
+    assert rows[str(sub / "junk.ipynb")]["status"] == "not a notebook"
+    assert out.read_text().splitlines()[0].startswith("file,student,notebook,total,max,status,")
 
 
 def test_prepare_restores_check_cells_after_their_anchor(root):

@@ -92,16 +92,59 @@ def test_self_check_validates_and_prints_outside_jupyter(capsys):
         self_check("q", ["a"], answer=0)
 
 
-def test_self_check_widget_gives_feedback():
+def widget(explain="because 2 + 2 = 4"):
     from helpers.quiz import _self_check_widget
 
-    box = _self_check_widget("2 + 2?", ["3", "4"], 1, "arithmetic")
-    _, choice, button, feedback = box.children
-    button.click()
+    _, choice, buttons, feedback = _self_check_widget("2 + 2?", ["3", "4", "5"], 1, explain).children
+    check, reveal = buttons.children
+    return choice, check, reveal, feedback
+
+
+def test_self_check_asks_for_a_pick_first():
+    choice, check, _, feedback = widget()
+    check.click()
     assert "Pick an option" in feedback.value
+
+
+def test_a_wrong_pick_says_try_again_without_giving_the_answer_away():
+    choice, check, _, feedback = widget()
     choice.value = choice.options[0]
-    button.click()
-    assert "Not quite" in feedback.value and "B" in feedback.value
+    check.click()
+    assert "try again" in feedback.value
+    assert "B." not in feedback.value and "because" not in feedback.value
+
+
+def test_the_student_can_try_again_and_then_sees_the_explanation():
+    choice, check, _, feedback = widget()
+    choice.value = choice.options[2]
+    check.click()
     choice.value = choice.options[1]
-    button.click()
-    assert "Right" in feedback.value
+    check.click()
+    assert "Right" in feedback.value and "because 2 + 2 = 4" in feedback.value
+
+
+def test_reveal_shows_the_answer_and_the_explanation():
+    _, _, reveal, feedback = widget()
+    reveal.click()
+    assert "B. 4" in feedback.value and "because 2 + 2 = 4" in feedback.value
+
+
+def test_the_report_says_hidden_tests_may_follow_and_the_grader_run_reads_as_final(monkeypatch):
+    import helpers.quiz
+
+    body = lambda quiz: (quiz.check("a", lambda: True), quiz.check("b", lambda: True))  # noqa: E731
+    lecture = run_quiz({}, body).report()
+    assert "2 / 2 on the 2 visible checks" in lecture and "hidden tests may find more" in lecture
+    monkeypatch.setattr(helpers.quiz, "GRADER_RUN", True)
+    graded = run_quiz({}, body).report()
+    assert "2 / 2 (2 checks)" in graded and "hidden" not in graded
+
+
+def test_the_published_result_names_every_check():
+    q = run_quiz({}, lambda quiz: (quiz.check("a", lambda: True),
+                                   quiz.check("b", lambda: False, hint="look again"),
+                                   quiz.score(0.5, "half", name="c")))
+    res = q.as_dict()
+    assert [(r["name"], r["passed"]) for r in res["results"]] == [("a", True), ("b", False), ("c", False)]
+    assert res["results"][1]["hint"] == "look again" and res["results"][2]["fraction"] == 0.5
+    assert run_quiz({}, lambda quiz: quiz.answer("missing")).as_dict()["error"].startswith("`missing`")

@@ -37,7 +37,8 @@ def _grade(args: argparse.Namespace) -> int:
 
     try:
         rows = grade(args.paths, args.out, jobs=args.jobs, cell_timeout=args.cell_timeout,
-                     total_timeout=args.timeout, root=root, resume=not args.restart, progress=show)
+                     total_timeout=args.timeout, root=root, resume=not args.restart,
+                     report_dir=args.report_dir, progress=show)
     except FileNotFoundError as exc:
         print(f"workbook grade: {exc}", file=sys.stderr)
         return 2
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions run in parallel (default: cores)")
     g.add_argument("--timeout", type=float, default=900, help="seconds for a whole notebook (default: 900)")
     g.add_argument("--cell-timeout", type=float, default=300, help="seconds for one cell (default: 300)")
+    g.add_argument("--report-dir", help="also write one markdown report per submission here (to return to students)")
     g.add_argument("--restart", action="store_true", help="grade everything again instead of resuming --out")
     g.set_defaults(func=_grade)
 

@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ for _wb_name in [n for n in list(globals()) if not n.startswith("_") and hasattr
     del globals()[_wb_name]
 import helpers.quiz as _wb_quiz
 _wb_importlib.reload(_wb_quiz)
+_wb_quiz.GRADER_RUN = True
 del _wb_sys, _wb_builtins, _wb_importlib, _wb_quiz
 """
 
@@ -79,6 +80,14 @@ class Row:
     total: float = 0.0
     max: float = 0.0
     status: str = "ok"
+    #: per exercise: the published result (see :meth:`helpers.quiz.Quiz.as_dict`), or None if it did not run
+    results: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    points: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def feedback(self) -> str:
+        """One line per the CSV: which checks failed, per exercise."""
+        return " | ".join(f"{qid}: {_brief(self.results.get(qid))}" for qid in self.scores)
 
 
 # ------------------------------------------------------------------------------------------
@@ -166,8 +175,26 @@ def _worker(nb_json: str, cell_timeout: float, total_timeout: float, conn: Any) 
         conn.close()
 
 
-def _scores_from(nb: nbformat.NotebookNode, checks: list[Check]) -> tuple[dict[str, float], list[str]]:
+def _brief(res: dict[str, Any] | None) -> str:
+    if res is None:
+        return "did not run"
+    if res.get("status") == "not answered":
+        return "not answered"
+    checks = [r for r in res.get("results", []) if isinstance(r, dict)]
+    failed = [f"❌ {r.get('name', '?')}" + (f" ({_short(r['message'])})" if r.get("message") else "")
+              for r in checks if not r.get("passed")]
+    return "; ".join(failed) if failed else f"✅ all {len(checks)} checks"
+
+
+def _short(text: Any, n: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _scores_from(nb: nbformat.NotebookNode, checks: list[Check]) -> tuple[dict[str, float], list[str],
+                                                                          dict[str, dict[str, Any] | None]]:
     scores = {c.qid: 0.0 for c in checks}
+    found: dict[str, dict[str, Any] | None] = {c.qid: None for c in checks}
     notes: list[str] = []
     for cell in nb.cells:
         qid = next((m.group(1) for t in _tags(cell) if (m := QUIZ_TAG.match(t))), None)
@@ -176,14 +203,14 @@ def _scores_from(nb: nbformat.NotebookNode, checks: list[Check]) -> tuple[dict[s
         results = [o["data"][RESULT_MIME] for o in cell.get("outputs", [])
                    if o.get("output_type") in ("display_data", "execute_result") and RESULT_MIME in o.get("data", {})]
         if results:
-            res = results[-1]
+            res = found[qid] = results[-1]
             pts = next(c.points for c in checks if c.qid == qid)
             scores[qid] = max(0.0, min(float(res.get("score", 0.0)), pts))
             if res.get("status") == "not answered":
                 notes.append(f"{qid} not answered")
         else:
             notes.append(f"{qid} did not run")
-    return scores, notes
+    return scores, notes, found
 
 
 def _status(nb: nbformat.NotebookNode, notes: list[str], n_questions: int) -> str:
@@ -268,6 +295,7 @@ def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_t
     row.notebook = nid
     checks = quiz_checks(solutions[nid])
     row.scores = {c.qid: 0.0 for c in checks}
+    row.points = {c.qid: c.points for c in checks}
     row.max = sum(c.points for c in checks)
     if not checks:
         row.status = "no graded questions in this notebook"
@@ -295,52 +323,112 @@ def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_t
         row.status = f"error: {payload}"
         return row
     done = nbformat.reads(payload, as_version=4)
-    row.scores, notes = _scores_from(done, checks)
+    row.scores, notes, row.results = _scores_from(done, checks)
     row.total = round(sum(row.scores.values()), 2)
     row.status = _status(done, notes, len(checks))
     return row
 
 
-def _header(n_questions: int) -> list[str]:
-    return ["file", "student", "notebook", *[f"q{i}" for i in range(1, n_questions + 1)], "total", "max", "status"]
+def exercise_columns(solutions: dict[str, nbformat.NotebookNode]) -> list[str]:
+    """One CSV column per exercise of every solutions notebook: ``<notebook id>:<exercise id>``."""
+    return [f"{nid}:{c.qid}" for nid, nb in solutions.items() for c in quiz_checks(nb)]
 
 
-def _as_csv(row: Row, n_questions: int) -> list[Any]:
-    qs = list(row.scores.values())
-    cells = [f"{v:g}" for v in qs] + [""] * (n_questions - len(qs))
-    return [row.file, row.student, row.notebook, *cells, f"{row.total:g}", f"{row.max:g}", row.status]
+_FIRST = ["file", "student", "notebook", "total", "max", "status"]
+
+
+def _as_csv(row: Row, columns: list[str]) -> dict[str, str]:
+    cells = {"file": row.file, "student": row.student, "notebook": row.notebook, "total": f"{row.total:g}",
+             "max": f"{row.max:g}", "status": row.status, "feedback": row.feedback if row.results else ""}
+    cells.update({f"{row.notebook}:{qid}": f"{v:g}" for qid, v in row.scores.items()})
+    return {c: cells.get(c, "") for c in columns}
+
+
+def report(row: Row) -> str:
+    """A markdown report for one submission, to return to the student."""
+    lines = [f"# {row.notebook or 'Submission'} — {row.student}", "",
+             f"- file: `{Path(row.file).name}`", f"- total: **{row.total:g} / {row.max:g}**",
+             f"- status: {row.status}", ""]
+    for qid, score in row.scores.items():
+        res = row.results.get(qid)
+        lines += [f"## {qid.upper()}: {score:g} / {row.points.get(qid, 0):g}", ""]
+        if res is None:
+            lines.append("The check did not run (an earlier cell timed out or the notebook stopped).")
+        elif res.get("status") == "not answered":
+            lines.append(f"Not answered. {res.get('error', '')}".rstrip())
+        for r in (res or {}).get("results", []):
+            mark = "✅" if r.get("passed") else ("🟡" if r.get("fraction") else "❌")
+            line = f"- {mark} {r.get('name', '?')}"
+            if r.get("message"):
+                line += f": {r['message']}"
+            if not r.get("passed") and r.get("hint"):
+                line += f" (hint: {r['hint']})"
+            lines.append(line)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _report_name(path: Path, base: Path) -> str:
+    try:
+        rel = path.resolve().relative_to(base)
+    except ValueError:
+        rel = Path(path.name)
+    return "__".join(rel.with_suffix("").parts) + ".md"
+
+
+def _old_rows(out: Path, solutions: dict[str, nbformat.NotebookNode]) -> list[dict[str, str]]:
+    """Rows of an earlier run worth keeping: each has a column for every exercise of its notebook.
+
+    Rows written under another header (e.g. the old ``q1, q2, …`` columns) or for a notebook whose
+    exercises changed since are dropped, so they are graded again.
+    """
+    with out.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = set(reader.fieldnames or [])
+        if not set(_FIRST) <= header:
+            return []
+        rows = list(reader)
+    keep = []
+    for r in rows:
+        nid = r.get("notebook") or ""
+        needed = {f"{nid}:{c.qid}" for c in quiz_checks(solutions[nid])} if nid in solutions else set()
+        if nid and nid not in solutions:
+            continue
+        if needed <= header and "feedback" in header:
+            keep.append(r)
+    return keep
 
 
 def grade(paths: Sequence[str | Path], out: str | Path, *, jobs: int | None = None, cell_timeout: float = 300,
           total_timeout: float = 900, root: Path | None = None, resume: bool = True,
-          progress: Any = None) -> list[Row]:
+          report_dir: str | Path | None = None, progress: Any = None) -> list[Row]:
     """Grade every submission under ``paths`` into the CSV ``out``; rows are written as each finishes.
 
-    With ``resume`` (the default) files already listed in ``out`` are skipped, so an interrupted run
-    picks up where it stopped. Question columns are ``q1``, ``q2``, … of each row's own notebook.
+    Columns: file, student, notebook, total, max, status, one ``<notebook id>:<exercise id>`` column per
+    exercise of every solutions notebook (empty where a row's notebook lacks it), then ``feedback``
+    (the failed checks, per exercise). With ``report_dir`` each graded submission also gets a markdown
+    report there. With ``resume`` (the default) files already listed in ``out`` are skipped, so an
+    interrupted run picks up where it stopped.
     """
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     root = root or repo_root()
     solutions = load_solutions(root)
-    n_questions = max((len(quiz_checks(nb)) for nb in solutions.values()), default=0)
+    columns = [*_FIRST, *exercise_columns(solutions), "feedback"]
     out = Path(out)
-    done: set[str] = set()
-    old_rows: list[list[str]] = []
-    if resume and out.exists():
-        with out.open(newline="", encoding="utf-8") as fh:
-            reader = list(csv.reader(fh))
-        if reader and reader[0][:1] == ["file"]:
-            old_rows = reader[1:]
-            done = {r[0] for r in old_rows if r}
-    header = _header(n_questions)
-    todo = [p for p in find_submissions(paths) if str(p) not in done]
+    old_rows = _old_rows(out, solutions) if resume and out.exists() else []
+    done = {r["file"] for r in old_rows}
+    found = find_submissions(paths)
+    todo = [p for p in found if str(p) not in done]
+    reports = Path(report_dir) if report_dir is not None else None
+    if reports is not None:
+        reports.mkdir(parents=True, exist_ok=True)
+        base = Path(os.path.commonpath([p.resolve().parent for p in found])) if found else Path.cwd()
     with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for r in old_rows:  # keep earlier rows, padded to the current header
-            q_old = r[3:-3]
-            writer.writerow([*r[:3], *q_old, *[""] * (n_questions - len(q_old)), *r[-3:]])
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for r in old_rows:  # keep earlier rows, re-mapped by column name
+            writer.writerow({c: r.get(c) or "" for c in columns})
         fh.flush()
         rows: list[Row] = []
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
@@ -352,14 +440,10 @@ def grade(paths: Sequence[str | Path], out: str | Path, *, jobs: int | None = No
                 except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
                     row = Row(file=str(futures[fut]), student=futures[fut].stem, status=f"error: grader: {exc}")
                 rows.append(row)
-                writer.writerow(_as_csv(row, n_questions))
+                writer.writerow(_as_csv(row, columns))
                 fh.flush()
+                if reports is not None:
+                    (reports / _report_name(futures[fut], base)).write_text(report(row), encoding="utf-8")
                 if progress is not None:
                     progress(row)
     return rows
-
-
-def iter_rows(path: str | Path) -> Iterable[dict[str, str]]:
-    """Read a scores table written by :func:`grade`."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
