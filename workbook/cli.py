@@ -31,6 +31,23 @@ def _grade(args: argparse.Namespace) -> int:
     from workbook.grade import grade
 
     root = repo_root(Path(args.root) if args.root else None)
+    limits = None
+    if args.sandbox is not False:
+        from workbook.sandbox import INSTALL_HINT, Limits, available
+
+        ok, why = available()
+        if ok:
+            limits = Limits(memory_mb=args.memory_mb, processes=args.max_processes)
+            print(f"workbook grade: sandbox on (bubblewrap: read-only files, no network, own PID namespace, "
+                  f"{limits.memory_mb} MiB and {limits.processes} processes per submission)", flush=True)
+        elif args.sandbox:
+            print(f"workbook grade: --sandbox asked for, but {why}; {INSTALL_HINT}", file=sys.stderr)
+            return 2
+        else:
+            print(f"workbook grade: WARNING: {why}, so student code runs UNSANDBOXED; {INSTALL_HINT} "
+                  "(or pass --no-sandbox to silence this)", file=sys.stderr, flush=True)
+    else:
+        print("workbook grade: sandbox off (--no-sandbox): student code runs unsandboxed", flush=True)
 
     def show(row) -> None:
         print(f"{row.status:>14}  {row.total:g}/{row.max:g}  {row.student}  ({row.file})", flush=True)
@@ -38,7 +55,7 @@ def _grade(args: argparse.Namespace) -> int:
     try:
         rows = grade(args.paths, args.out, jobs=args.jobs, cell_timeout=args.cell_timeout,
                      total_timeout=args.timeout, root=root, resume=not args.restart,
-                     report_dir=args.report_dir, progress=show)
+                     report_dir=args.report_dir, sandbox=limits, progress=show)
     except FileNotFoundError as exc:
         print(f"workbook grade: {exc}", file=sys.stderr)
         return 2
@@ -63,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--timeout", type=float, default=900, help="seconds for a whole notebook (default: 900)")
     g.add_argument("--cell-timeout", type=float, default=300, help="seconds for one cell (default: 300)")
     g.add_argument("--report-dir", help="also write one markdown report per submission here (to return to students)")
+    sb = g.add_mutually_exclusive_group()
+    sb.add_argument("--sandbox", action="store_true", default=None,
+                    help="run each submission inside bubblewrap (the default where bwrap is installed)")
+    sb.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run student code unsandboxed")
+    g.add_argument("--memory-mb", type=int, default=4096, help="sandbox: address space per process (default: 4096)")
+    g.add_argument("--max-processes", type=int, default=512,
+                   help="sandbox: processes and threads per submission (default: 512)")
     g.add_argument("--restart", action="store_true", help="grade everything again instead of resuming --out")
     g.set_defaults(func=_grade)
 

@@ -9,9 +9,10 @@ For each submission the grader
 3. runs it in a fresh kernel, in a temporary folder, with per-cell and whole-notebook time limits;
 4. reads each check cell's published result (:data:`helpers.quiz.RESULT_MIME`) and writes one CSV row.
 
-Student code runs **unsandboxed** apart from a separate process, a temporary folder and time limits:
-grade only submissions you would run yourself. Check cells protect themselves against the easy
-tricks (names rebound in the notebook, a patched :mod:`helpers.quiz`), not against a determined
+With ``sandbox`` (``workbook grade`` turns it on where bubblewrap is installed) each submission runs
+inside bubblewrap (:mod:`workbook.sandbox`); without it student code is protected against only by a
+separate process, a temporary folder and time limits. Check cells protect themselves against the
+easy tricks (names rebound in the notebook, a patched :mod:`helpers.quiz`), not against a determined
 attacker with full access to the kernel.
 """
 
@@ -279,8 +280,12 @@ def _student(path: Path, nb: nbformat.NotebookNode) -> str:
 
 
 def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_timeout: float = 300,
-              total_timeout: float = 900) -> Row:
-    """Grade one submission (runs it in a child process); never raises for a bad submission."""
+              total_timeout: float = 900, sandbox: Any = None) -> Row:
+    """Grade one submission (runs it in a child process); never raises for a bad submission.
+
+    ``sandbox``: a :class:`workbook.sandbox.Limits` to run it inside bubblewrap, ``None`` for a plain
+    child process.
+    """
     row = Row(file=str(path), student=path.stem)
     try:
         nb = nbformat.read(str(path), as_version=4)
@@ -301,6 +306,29 @@ def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_t
         row.status = "no graded questions in this notebook"
         return row
     graded = prepare_submission(nb, solutions[nid])
+    if sandbox is not None:
+        from workbook import sandbox as sb
+
+        kind, payload = sb.run(nbformat.writes(graded), cell_timeout, total_timeout, sandbox)
+        if kind == "timeout":
+            row.status = "timeout"
+            return row
+    else:
+        kind, payload = _in_child_process(graded, cell_timeout, total_timeout)
+        if kind in ("timeout", "died"):
+            row.status = payload
+            return row
+    if kind == "error":
+        row.status = f"error: {payload}"
+        return row
+    done = nbformat.reads(payload, as_version=4)
+    row.scores, notes, row.results = _scores_from(done, checks)
+    row.total = round(sum(row.scores.values()), 2)
+    row.status = _status(done, notes, len(checks))
+    return row
+
+
+def _in_child_process(graded: nbformat.NotebookNode, cell_timeout: float, total_timeout: float) -> tuple[str, str]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_worker, args=(nbformat.writes(graded), cell_timeout, total_timeout, child))
@@ -315,18 +343,10 @@ def grade_one(path: Path, solutions: dict[str, nbformat.NotebookNode], *, cell_t
     if outcome is None:
         proc.kill()
         proc.join()
-        row.status = "timeout" if proc.exitcode in (None, -9) else f"error: grader process died ({proc.exitcode})"
-        return row
+        return ("timeout", "timeout") if proc.exitcode in (None, -9) else \
+            ("died", f"error: grader process died ({proc.exitcode})")
     proc.join()
-    kind, payload = outcome
-    if kind == "error":
-        row.status = f"error: {payload}"
-        return row
-    done = nbformat.reads(payload, as_version=4)
-    row.scores, notes, row.results = _scores_from(done, checks)
-    row.total = round(sum(row.scores.values()), 2)
-    row.status = _status(done, notes, len(checks))
-    return row
+    return outcome
 
 
 def exercise_columns(solutions: dict[str, nbformat.NotebookNode]) -> list[str]:
@@ -401,14 +421,14 @@ def _old_rows(out: Path, solutions: dict[str, nbformat.NotebookNode]) -> list[di
 
 def grade(paths: Sequence[str | Path], out: str | Path, *, jobs: int | None = None, cell_timeout: float = 300,
           total_timeout: float = 900, root: Path | None = None, resume: bool = True,
-          report_dir: str | Path | None = None, progress: Any = None) -> list[Row]:
+          report_dir: str | Path | None = None, sandbox: Any = None, progress: Any = None) -> list[Row]:
     """Grade every submission under ``paths`` into the CSV ``out``; rows are written as each finishes.
 
     Columns: file, student, notebook, total, max, status, one ``<notebook id>:<exercise id>`` column per
     exercise of every solutions notebook (empty where a row's notebook lacks it), then ``feedback``
     (the failed checks, per exercise). With ``report_dir`` each graded submission also gets a markdown
     report there. With ``resume`` (the default) files already listed in ``out`` are skipped, so an
-    interrupted run picks up where it stopped.
+    interrupted run picks up where it stopped. ``sandbox``: see :func:`grade_one`.
     """
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -433,7 +453,7 @@ def grade(paths: Sequence[str | Path], out: str | Path, *, jobs: int | None = No
         rows: list[Row] = []
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
             futures = {pool.submit(grade_one, p, solutions, cell_timeout=cell_timeout,
-                                   total_timeout=total_timeout): p for p in todo}
+                                   total_timeout=total_timeout, sandbox=sandbox): p for p in todo}
             for fut in as_completed(futures):
                 try:
                     row = fut.result()
