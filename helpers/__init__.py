@@ -7,10 +7,12 @@ One module per concern:
 * :mod:`helpers.video` — record an episode and show it inline;
 * :mod:`helpers.evaluation` — batched greedy evaluation and the course's confirmed-solve rule;
 * :mod:`helpers.gridworld`, :mod:`helpers.moving_grid` — the course's custom environments;
-* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks.
+* :mod:`helpers.gridworld_render` — drawing the GridWorld's Q functions and state values;
+* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks;
+* ``helpers._checks`` (private) — the one integer-argument check behind their error messages.
 
 Instructor tooling (build, grade, benchmarks) lives in the separate ``workbook`` package; nothing here
-imports it.
+imports it, nor nbformat or nbclient.
 
 Importing the package registers the custom environments with gymnasium
 (``gymnasium.make("helpers/GridWorld-v0")``) without importing their modules.
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
+
+from helpers._checks import check_int
 
 if TYPE_CHECKING:
     import torch
@@ -66,9 +70,7 @@ def seed_everything(seed: int, *, threads: int | None = 1) -> None:
     """
     import torch
 
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_int(seed, "seed", minimum=0, hint="e.g. seed_everything(0)")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -24,6 +24,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from helpers._checks import check_int
+
 __all__ = ["evaluate", "greedy", "confirmed_solve", "mean_at_most", "SolveCheck", "SOLVE_THRESHOLD"]
 
 #: CartPole-v1's conventional "solved" return (the maximum is 500).
@@ -64,12 +66,11 @@ def evaluate(policy: Policy, env: str | Callable[[], gym.Env] = "CartPole-v1", n
         CartPole-v1: 500). The episodes cut short are ``nan`` in the result, so ``np.mean`` of it is
         ``nan`` and ``np.nanmax``/:func:`mean_at_most` still work.
     """
-    if not isinstance(n_episodes, (int, np.integer)) or n_episodes < 1:
-        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    n_episodes = check_int(n_episodes, "n_episodes", hint="e.g. 100")
     if (stop_below is None) != (max_return is None):
         raise ValueError("stop_below and max_return go together: give both (to stop early) or neither")
     if isinstance(env, str) and getattr(gym.spec(env), "vector_entry_point", None) is not None:
-        return _evaluate_vector(policy, env, int(n_episodes), seed, max_steps, stop_below, max_return)
+        return _evaluate_vector(policy, env, n_episodes, seed, max_steps, stop_below, max_return)
     envs = [_make(env) for _ in range(n_episodes)]
     obs = [e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]
     returns = np.zeros(n_episodes)

@@ -29,6 +29,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from helpers._checks import check_int
+
 __all__ = [
     "ACTION_NAMES",
     "DEFAULT_LAYOUT",
@@ -168,8 +170,8 @@ class GridWorldEnv(gym.Env):
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}"
             )
-        if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or max_steps < 1):
-            raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
+        if max_steps is not None:
+            check_int(max_steps, "max_steps", hint="or None for no step limit")
         self.layout = DEFAULT_LAYOUT if layout is None else layout
         self.grid = parse_layout(self.layout)
         self.height, self.width = self.grid.shape
@@ -245,8 +247,8 @@ class GridWorldEnv(gym.Env):
     def next_cell(self, cell: Cell | int, action: int) -> Cell:
         """Where ``action`` leads from ``cell``: one step, or stay put at the border or a wall."""
         r, c = self.to_cell(cell)
-        self._check_action(action)
-        dr, dc = _MOVES[int(action)]
+        action = check_int(action, "action", minimum=0, maximum=3, hint="0 up, 1 down, 2 left, 3 right")
+        dr, dc = _MOVES[action]
         nr, nc = r + dr, c + dc
         if not (0 <= nr < self.height and 0 <= nc < self.width) or self.wall_mask[nr, nc]:
             return (r, c)
@@ -275,7 +277,6 @@ class GridWorldEnv(gym.Env):
             raise RuntimeError("call env.reset() before env.step()")
         if self._done:
             raise RuntimeError("the episode has ended (goal reached or step limit); call env.reset()")
-        self._check_action(action)
         self.agent, reward, terminated = self.transition(self.agent, action)
         self.steps += 1
         truncated = bool(not terminated and self.max_steps is not None and self.steps >= self.max_steps)
@@ -288,14 +289,6 @@ class GridWorldEnv(gym.Env):
         if self.render_mode == "ansi":
             return self._render_text()
         return None
-
-    def _check_action(self, action) -> None:
-        if isinstance(action, np.ndarray) and action.shape == ():
-            action = action.item()
-        if isinstance(action, bool) or not isinstance(action, (int, np.integer)) or not 0 <= action < 4:
-            raise ValueError(
-                f"invalid action {action!r}: use an int 0 (up), 1 (down), 2 (left) or 3 (right)"
-            )
 
     def _render_text(self) -> str:
         rows = []

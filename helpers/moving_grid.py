@@ -13,12 +13,13 @@ at the edges. It is registered as ``helpers/MovingObstacles-v0`` when :mod:`help
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from helpers._checks import check_int
 
 __all__ = ["MovingObstaclesEnv", "ACTIONS", "ACTION_NAMES"]
 
@@ -153,14 +154,12 @@ class MovingObstaclesEnv(gym.Env):
                 f"render_mode must be None or 'rgb_array', got {render_mode!r}; "
                 "use render_mode='rgb_array' to get frames for helpers.video.record_episode."
             )
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer (e.g. 100), got {max_steps!r}")
+        check_int(max_steps, "max_steps", hint="e.g. 100")
         if start not in _STARTS:
             raise ValueError(f"start must be one of {', '.join(map(repr, _STARTS))}, got {start!r}")
         if not isinstance(terminate_on_collision, (bool, np.bool_)):
             raise TypeError(f"terminate_on_collision must be True or False, got {terminate_on_collision!r}")
-        if isinstance(cell_size, bool) or not isinstance(cell_size, (int, np.integer)) or cell_size < 16:
-            raise ValueError(f"cell_size must be an integer of at least 16 pixels, got {cell_size!r}")
+        check_int(cell_size, "cell_size", minimum=16, hint="the pixels per grid cell, e.g. 64")
 
         self.render_mode = render_mode
         self.max_steps = int(max_steps)
@@ -226,7 +225,7 @@ class MovingObstaclesEnv(gym.Env):
             raise RuntimeError("call reset() before step(): the environment has no episode running.")
         if self._done:
             raise RuntimeError("the episode has ended (terminated or truncated); call reset() to start a new one.")
-        a = self._check_action(action)
+        a = check_int(action, "action", minimum=0, maximum=4, hint="0 up, 1 down, 2 right, 3 left, 4 stay")
 
         self.steps += 1
         if (self.steps + self.phase) % 2 == 1:  # the book: on the 1st, 3rd, 5th, ... step
@@ -254,18 +253,6 @@ class MovingObstaclesEnv(gym.Env):
         # Turn round on arriving at an edge, so the direction always shows the next slide.
         self.directions[self.obstacles[:, 0] == self.size - 1] = -1
         self.directions[self.obstacles[:, 0] == 0] = 1
-
-    def _check_action(self, action: Any) -> int:
-        try:
-            a = operator.index(action)
-        except TypeError:
-            raise ValueError(
-                f"action must be an integer 0-4 (0 up, 1 down, 2 right, 3 left, 4 stay), got {action!r} "
-                f"of type {type(action).__name__}; pass int(action) for a NumPy or torch scalar."
-            ) from None
-        if not 0 <= a < len(ACTIONS):
-            raise ValueError(f"action must be in 0-4 (0 up, 1 down, 2 right, 3 left, 4 stay), got {a}")
-        return a
 
     # ------------------------------------------------------------------------------- observation
     def set_state(

@@ -26,17 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from helpers._checks import check_int
 from helpers.replay import Batch, ReplayBuffer, check_sample_size
 
 __all__ = ["SumTree", "PrioritizedReplayBuffer"]
 
 
-def _as_index_array(indices: Any, name: str = "indices") -> np.ndarray:
+def _as_index_array(indices: Any) -> np.ndarray:
+    """``indices`` (an int or a sequence of ints; empty is fine) as a flat int64 array."""
     arr = np.asarray(indices)
-    if arr.size == 0:
-        return arr.astype(np.int64).reshape(-1)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"indices must be integers, got dtype {arr.dtype}")
     return arr.astype(np.int64).reshape(-1)
 
 
@@ -66,9 +66,7 @@ class SumTree:
     """
 
     def __init__(self, capacity: int) -> None:
-        if not isinstance(capacity, (int, np.integer)) or isinstance(capacity, bool) or capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
-        self.capacity = int(capacity)
+        self.capacity = check_int(capacity, "capacity")
         self._size = 1
         while self._size < self.capacity:
             self._size *= 2
@@ -172,8 +170,7 @@ class SumTree:
         one value is drawn uniformly in each, which lowers the variance of a batch while keeping every
         draw's marginal probability ``p[i] / total``.
         """
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_int(batch_size, "batch_size")
         rng = np.random.default_rng() if rng is None else rng
         segment = self.total / batch_size
         values = (np.arange(batch_size) + rng.random(batch_size)) * segment
@@ -223,8 +220,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"alpha must be a finite number >= 0 (0 = uniform replay), got {alpha!r}")
         if not (np.isfinite(beta_start) and 0 <= beta_start <= 1):
             raise ValueError(f"beta_start must lie in [0, 1], got {beta_start!r}")
-        if not isinstance(beta_steps, (int, np.integer)) or isinstance(beta_steps, bool) or beta_steps < 1:
-            raise ValueError(f"beta_steps must be a positive integer, got {beta_steps!r}")
+        check_int(beta_steps, "beta_steps", hint="the number of sample() calls over which beta reaches 1")
         if not (np.isfinite(eps) and eps > 0):
             raise ValueError(f"eps must be a positive number (it keeps priorities above 0), got {eps!r}")
         super().__init__(capacity, obs_shape, seed=seed)

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers._checks import check_int
+
 __all__ = ["Batch", "ReplayBuffer"]
 
 
@@ -91,8 +93,7 @@ class Batch:
 
 def check_sample_size(batch_size: int, size: int) -> None:
     """Raise a clear ``ValueError`` unless ``batch_size`` transitions can be drawn from ``size``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int(batch_size, "batch_size")
     if size < batch_size:
         raise ValueError(
             f"cannot sample {batch_size} transitions from a buffer holding {size}; "
@@ -120,14 +121,13 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...] | int, *, seed: int | None = None) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        capacity = check_int(capacity, "capacity", hint="e.g. 50_000 transitions")
         if isinstance(obs_shape, (int, np.integer)):
             obs_shape = (int(obs_shape),)
         obs_shape = tuple(int(d) for d in obs_shape)
         if not obs_shape or any(d < 1 for d in obs_shape):
             raise ValueError(f"obs_shape must be a non-empty tuple of positive sizes, got {obs_shape!r}")
-        self.capacity = int(capacity)
+        self.capacity = capacity
         self.obs_shape = obs_shape
         self.obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)
         self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=np.float32)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers._checks import check_int
+
 __all__ = ["Episode", "record_episode", "show_video", "save_video", "encode_mp4"]
 
 
@@ -56,8 +58,8 @@ def record_episode(env: Any, policy: Callable[[Any], Any], *, seed: int | None =
         raise ValueError(
             f"record_episode needs frames: make the environment with render_mode='rgb_array' "
             f"(got render_mode={getattr(env, 'render_mode', None)!r})")
-    if max_steps is not None and max_steps < 0:
-        raise ValueError(f"max_steps must be >= 0 or None, got {max_steps}")
+    if max_steps is not None:
+        check_int(max_steps, "max_steps", minimum=0, hint="or None to play to the end")
     obs, _ = env.reset(seed=seed)
     episode = Episode(frames=[_frame(env.render())])
     while max_steps is None or episode.length < max_steps:

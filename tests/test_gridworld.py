@@ -129,12 +129,17 @@ def test_reset_options_and_seeding_are_deterministic():
         env.reset(options={"start": (0, 4)})
 
 
-@pytest.mark.parametrize("bad", [4, -1, 1.0, "up", None, True, np.array([1, 2])])
-def test_bad_actions_raise(bad):
+@pytest.mark.parametrize(
+    "bad, error",
+    [(4, ValueError), (-1, ValueError), (1.0, TypeError), ("up", TypeError), (None, TypeError),
+     (True, TypeError), (np.array([1, 2]), TypeError)],
+)  # fmt: skip
+def test_bad_actions_raise(bad, error):
     env = GridWorldEnv()
     env.reset()
-    with pytest.raises(ValueError, match="invalid action"):
+    with pytest.raises(error, match=r"action must be an integer from 0 to 3, got .*; 0 up, 1 down"):
         env.step(bad)
+    assert env.steps == 0  # nothing moved
 
 
 def test_numpy_actions_accepted():

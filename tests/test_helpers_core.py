@@ -1,8 +1,11 @@
-"""helpers: seeding, device choice, environment registration."""
+"""helpers: seeding, device choice, environment registration, no notebook tooling imported."""
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -32,9 +35,9 @@ def test_seed_sets_one_torch_thread_by_default():
     helpers.seed_everything(0, threads=before)
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
-def test_bad_seed_is_rejected(bad):
-    with pytest.raises(ValueError, match="non-negative integer"):
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+def test_bad_seed_is_rejected(bad, error):
+    with pytest.raises(error, match="seed must be a non-negative integer"):
         helpers.seed_everything(bad)
 
 
@@ -47,3 +50,20 @@ def test_device_falls_back_to_cpu_here():
 def test_course_environments_are_registered():
     assert "helpers/GridWorld-v0" in gym.registry
     assert "helpers/MovingObstacles-v0" in gym.registry
+
+
+def test_helpers_never_imports_notebook_tooling():
+    """The student library works without the instructor's tooling: no module of it pulls in
+    nbformat, nbclient or the ``workbook`` package (checked in a fresh interpreter)."""
+    modules = sorted(
+        f"helpers.{path.stem}" for path in Path(helpers.__file__).parent.glob("*.py") if path.stem != "__init__"
+    )
+    assert {"helpers.gridworld", "helpers.dqn", "helpers.quiz"} <= set(modules)
+    code = (
+        f"import importlib, sys\n"
+        f"for name in {['helpers', *modules]!r}:\n"
+        f"    importlib.import_module(name)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'nbclient', 'workbook')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"helpers imported notebook tooling: {out.stdout.strip()}"

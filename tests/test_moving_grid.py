@@ -187,11 +187,14 @@ def test_render_frame():
         assert MovingObstaclesEnv().render() is None  # no render mode: warns, returns None
 
 
-@pytest.mark.parametrize("action", [5, -1, 2.5, "up", None])
-def test_bad_actions(action):
+@pytest.mark.parametrize(
+    "action, error",
+    [(5, ValueError), (-1, ValueError), (2.5, TypeError), ("up", TypeError), (None, TypeError)],
+)
+def test_bad_actions(action, error):
     env = MovingObstaclesEnv()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="action must be"):
+    with pytest.raises(error, match="action must be an integer from 0 to 4, got .*; 0 up, 1 down"):
         env.step(action)
 
 
@@ -215,7 +218,7 @@ def test_step_before_reset():
     "kwargs, error",
     [
         ({"max_steps": 0}, ValueError),
-        ({"max_steps": 2.5}, ValueError),
+        ({"max_steps": 2.5}, TypeError),
         ({"render_mode": "human"}, ValueError),
         ({"start": "anywhere"}, ValueError),
         ({"terminate_on_collision": "yes"}, TypeError),

@@ -131,9 +131,10 @@ def test_update_and_find_are_logarithmic():
     assert tree.find([0.5]).tolist() == [12345]
 
 
-@pytest.mark.parametrize("capacity", [0, -3, 2.5, True, "8"])
-def test_bad_capacity(capacity):
-    with pytest.raises(ValueError, match="capacity must be a positive integer"):
+@pytest.mark.parametrize("capacity, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError),
+                                             ("8", TypeError)])
+def test_bad_capacity(capacity, error):
+    with pytest.raises(error, match="capacity must be a positive integer"):
         SumTree(capacity)
 
 
