@@ -76,10 +76,14 @@ def test_01_a_sign_error_by_hand_loses_points(root):
 
 # --- 02 · PyTorch essentials: batches and Q(s, a) -----------------------------------------------------------
 def to_batch(observations, device):
-    return torch.from_numpy(np.stack(observations)).float().to(device)
+    batch = torch.from_numpy(np.stack(observations)).float().to(device)
+    assert batch.ndim == 2, f"expected a list of 1-D observations, got a batch of shape {tuple(batch.shape)}"
+    return batch
 
 
 def q_of_actions(q_values, actions):
+    if actions.shape != (q_values.shape[0],):
+        raise ValueError(f"expected {q_values.shape[0]} actions, got shape {tuple(actions.shape)}")
     return q_values.gather(1, actions.long().unsqueeze(1)).squeeze(1)
 
 
@@ -104,7 +108,22 @@ def test_02_float64_batch_and_detached_q_values_lose_points(root):
     failed = {r.name for r in quiz.results if not r.passed}
     assert "to_batch: float32 tensor of shape (3, 4)" in failed
     assert "gradients flow only into the chosen Q-values" in failed
+    assert "q_of_actions is differentiable: gradients reach q_values" in failed
     assert quiz.earned < quiz.points, quiz.report()
+
+
+def test_02_a_python_loop_and_missing_shape_asserts_lose_points(root):
+    def loop(q_values, actions):  # differentiable, right values, but one indexing operation per row
+        return torch.stack([q_values[i, a] for i, a in enumerate(actions.tolist())])
+
+    def unchecked_batch(observations, device):
+        return torch.from_numpy(np.stack(observations)).float().to(device)
+
+    quiz = grade(root, "02_pytorch_essentials", "q1", to_batch=unchecked_batch, q_of_actions=loop)
+    failed = {r.name for r in quiz.results if not r.passed}
+    assert failed == {"q_of_actions is vectorised: a handful of tensor operations for 1 000 rows",
+                      "to_batch: rejects 2-D observations with a message",
+                      "q_of_actions: rejects actions of the wrong shape with a message"}, quiz.report()
 
 
 # --- 03 · linear regression: closed form --------------------------------------------------------------------
