@@ -37,9 +37,7 @@ __all__ = [
     "GridWorldEnv",
     "LAYOUT_5X5",
     "as_q_table",
-    "greedy_policy",
     "optimal_actions",
-    "optimal_policy",
     "optimal_q",
     "parse_layout",
     "policy_accuracy",
@@ -439,24 +437,13 @@ def optimal_actions(env: GridWorldEnv | str | None = None, gamma: float = 0.9, a
     return mask
 
 
-def optimal_policy(env: GridWorldEnv | str | None = None, gamma: float = 0.9) -> np.ndarray:
-    """One optimal action per state (the first among ties); -1 at the goal and at walls."""
-    mask = optimal_actions(env, gamma)
-    return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
-
-
-def greedy_policy(Q: Any, env: GridWorldEnv | str | None = None) -> np.ndarray:
-    """``argmax_a Q(s, a)`` for every state index (the first among ties), an int array ``(n_states,)``."""
-    return as_q_table(Q, env).argmax(axis=1)
-
-
 def policy_accuracy(Q: Any, env: GridWorldEnv | str | None = None, gamma: float = 0.9) -> float:
     """The fraction of non-terminal states whose greedy action under ``Q`` is optimal.
 
     A state counts as correct when its greedy action is *one of* the optimal actions (ties allowed).
     """
     env = _resolve_env(env)
-    greedy = greedy_policy(Q, env)
+    greedy = as_q_table(Q, env).argmax(axis=1)
     mask = optimal_actions(env, gamma)
     states = [env.to_index(cell) for cell in env.nonterminal_states()]
     return float(np.mean([mask[s, greedy[s]] for s in states]))

@@ -45,6 +45,14 @@ def _new_axes(env: GridWorldEnv, ax, scale: float = 1.4):
     return fig, ax
 
 
+def _colour_scale(shown: np.ndarray, vmax: float | None = None) -> tuple[mpl.colors.Normalize, mpl.colors.Colormap]:
+    """Red-yellow-green, symmetric about 0: ±``vmax``, by default the largest ``|value|`` shown (1 if none)."""
+    if vmax is None:
+        vmax = float(np.max(np.abs(shown))) if np.size(shown) else 0.0
+        vmax = vmax if vmax > 0 else 1.0
+    return mpl.colors.Normalize(-vmax, vmax), mpl.colormaps["RdYlGn"]
+
+
 def _draw_special_cells(env: GridWorldEnv, ax) -> None:
     for r in range(env.height):
         for c in range(env.width):
@@ -114,11 +122,7 @@ def plot_q(
     table = as_q_table(Q, env)
     fig, ax = _new_axes(env, ax)
     acting = [env.to_index(cell) for cell in env.nonterminal_states()]
-    if vmax is None:
-        vmax = float(np.max(np.abs(table[acting]))) if acting else 1.0
-        vmax = vmax if vmax > 0 else 1.0
-    norm = mpl.colors.Normalize(-vmax, vmax)
-    cmap = mpl.colormaps["RdYlGn"]
+    norm, cmap = _colour_scale(table[acting], vmax)
 
     polys, values = [], []
     for s in acting:
@@ -199,10 +203,7 @@ def plot_values(
 
     fig, ax = _new_axes(env, ax)
     acting = [env.to_index(cell) for cell in env.states()]
-    vmax = float(np.max(np.abs(values[acting]))) if acting else 1.0
-    vmax = vmax if vmax > 0 else 1.0
-    norm = mpl.colors.Normalize(-vmax, vmax)
-    cmap = mpl.colormaps["RdYlGn"]
+    norm, cmap = _colour_scale(values[acting])
     for s in acting:
         r, c = env.to_cell(s)
         ax.add_patch(Rectangle((c, r), 1, 1, facecolor=cmap(norm(values[s])), zorder=1))

@@ -43,6 +43,11 @@ _OBSTACLE = np.array([215, 50, 50], dtype=np.uint8)
 _HIT = np.array([255, 200, 200], dtype=np.uint8)
 
 
+def _book_start() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The book's start: agent at (0, 0), obstacles in columns 0, 1, 2 all moving right, sliding first."""
+    return np.zeros(2, dtype=np.int64), np.array(_BOOK_OBSTACLES, dtype=np.int64), np.ones(3, dtype=np.int64), 0
+
+
 class MovingObstaclesEnv(gym.Env):
     """Reach the goal of a 5×5 grid while three obstacles slide left and right.
 
@@ -175,14 +180,7 @@ class MovingObstaclesEnv(gym.Env):
         self.observation_space = spaces.Box(low=low, high=high, dtype=np.float32)
 
         # State (set by reset): positions as (x, y), obstacle directions as +1 (right) / -1 (left).
-        self.agent = np.zeros(2, dtype=np.int64)
-        self.obstacles = np.array(_BOOK_OBSTACLES, dtype=np.int64)
-        self.directions = np.ones(3, dtype=np.int64)
-        self.steps = 0
-        self.phase = 0  # obstacles slide on the steps n with (n + phase) odd
-        self.collisions = 0
-        self._collided = False
-        self._done = True
+        self._place(*_book_start())
         self._needs_reset = True
 
     # ----------------------------------------------------------------------------------- dynamics
@@ -196,10 +194,7 @@ class MovingObstaclesEnv(gym.Env):
                 f"MovingObstaclesEnv.reset takes no options, got {sorted(options)}; "
                 "choose the start when making the environment, e.g. start='phase'."
             )
-        self.agent = np.zeros(2, dtype=np.int64)
-        self.obstacles = np.array(_BOOK_OBSTACLES, dtype=np.int64)
-        self.directions = np.ones(3, dtype=np.int64)
-        self.phase = 0
+        self._place(*_book_start())
         if self.start == "phase":
             for _ in range(int(self.np_random.integers(0, 8))):  # one obstacle cycle is 8 slides
                 self._slide_obstacles()
@@ -212,11 +207,6 @@ class MovingObstaclesEnv(gym.Env):
             self.obstacles[:, 0] = columns
             self.directions = directions.astype(np.int64)
             self.phase = int(self.np_random.integers(0, 2))
-        self.steps = 0
-        self.collisions = 0
-        self._collided = bool(np.any(np.all(self.obstacles == self.agent, axis=1)))  # shown in render()
-        self._done = False
-        self._needs_reset = False
         return self._observation(), self._info()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -282,14 +272,18 @@ class MovingObstaclesEnv(gym.Env):
             raise ValueError(f"directions must be three values, each +1 (right) or -1 (left), got {directions!r}")
         if not isinstance(slide_next, (bool, np.bool_)):
             raise TypeError(f"slide_next must be True or False, got {slide_next!r}")
-        self.agent, self.obstacles, self.directions = agent_arr.copy(), obst.copy(), dirs.copy()
+        self._place(agent_arr.copy(), obst.copy(), dirs.copy(), phase=0 if slide_next else 1)
+        return self._observation()
+
+    def _place(self, agent: np.ndarray, obstacles: np.ndarray, directions: np.ndarray, phase: int) -> None:
+        """Begin an episode in this state: counters at 0, a collision already there shown by render()."""
+        self.agent, self.obstacles, self.directions = agent, obstacles, directions
+        self.phase = phase  # obstacles slide on the steps n with (n + phase) odd
         self.steps = 0
-        self.phase = 0 if slide_next else 1
         self.collisions = 0
-        self._collided = bool(np.any(np.all(self.obstacles == self.agent, axis=1)))  # shown in render()
+        self._collided = bool(np.any(np.all(self.obstacles == self.agent, axis=1)))
         self._done = False
         self._needs_reset = False
-        return self._observation()
 
     def _observation(self) -> np.ndarray:
         parts: list[float] = []

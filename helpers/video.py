@@ -24,7 +24,7 @@ import numpy as np
 
 from helpers._checks import check_int
 
-__all__ = ["Episode", "record_episode", "show_video", "save_video", "encode_mp4"]
+__all__ = ["Episode", "record_episode", "show_video"]
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _check_frames(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def encode_mp4(frames: Sequence[np.ndarray], fps: int = 30) -> bytes:
+def _encode_mp4(frames: Sequence[np.ndarray], fps: int = 30) -> bytes:
     """Encode frames as an H.264 MP4 (browser-playable), using imageio-ffmpeg's bundled ffmpeg."""
     import imageio.v2 as iio
 
@@ -130,22 +130,9 @@ def show_video(frames: Sequence[np.ndarray], fps: int = 30, *, width: int | None
         raise ValueError(f"fps must be positive, got {fps}")
     size = f' width="{int(width)}"' if width else ""
     try:
-        data = base64.b64encode(encode_mp4(frames, fps)).decode("ascii")
+        data = base64.b64encode(_encode_mp4(frames, fps)).decode("ascii")
         return HTML(f'<video controls autoplay loop muted playsinline{size} '
                     f'src="data:video/mp4;base64,{data}"></video>')
     except (ImportError, RuntimeError, OSError):  # no ffmpeg: fall back to an animated GIF
         data = base64.b64encode(_encode_gif(frames, fps)).decode("ascii")
         return HTML(f'<img{size} src="data:image/gif;base64,{data}"/>')
-
-
-def save_video(frames: Sequence[np.ndarray], path: str | Path, fps: int = 30) -> Path:
-    """Save the frames as an MP4 file (or a GIF when ``path`` ends in ``.gif``); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".gif":
-        path.write_bytes(_encode_gif(frames, fps))
-    elif path.suffix.lower() == ".mp4":
-        path.write_bytes(encode_mp4(frames, fps))
-    else:
-        raise ValueError(f"save_video writes .mp4 or .gif files, got {path.name!r}")
-    return path

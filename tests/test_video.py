@@ -1,4 +1,4 @@
-"""helpers.video: recording, inline display, saving."""
+"""helpers.video: recording an episode and showing it inline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from helpers.video import encode_mp4, record_episode, save_video, show_video
+from helpers.video import _encode_mp4, record_episode, show_video
 
 
 @pytest.fixture
@@ -46,20 +46,27 @@ def test_show_video_embeds_an_mp4(env):
 
 def test_mp4_bytes_are_a_real_mp4():
     frames = [np.full((31, 41, 3), i * 20, dtype=np.uint8) for i in range(5)]  # odd sizes are padded
-    data = encode_mp4(frames, fps=5)
+    data = _encode_mp4(frames, fps=5)
     assert data[4:8] == b"ftyp"
-
-
-def test_save_video_mp4_and_gif(tmp_path):
-    frames = [np.zeros((20, 20, 3), np.uint8), np.ones((20, 20, 3), np.uint8) * 255]
-    assert save_video(frames, tmp_path / "a.mp4").stat().st_size > 0
-    assert save_video(frames, tmp_path / "a.gif").read_bytes()[:3] == b"GIF"
-    with pytest.raises(ValueError, match=".mp4 or .gif"):
-        save_video(frames, tmp_path / "a.avi")
 
 
 def test_bad_frames_are_rejected_clearly():
     with pytest.raises(ValueError, match="no frames"):
         show_video([])
     with pytest.raises(ValueError, match="RGB"):
-        encode_mp4([np.zeros((4, 4))])
+        show_video([np.zeros((4, 4))])
+
+
+def test_without_ffmpeg_show_video_falls_back_to_a_gif(monkeypatch):
+    import base64
+
+    import helpers.video
+
+    def no_ffmpeg(frames, fps):
+        raise RuntimeError("no ffmpeg here")
+
+    monkeypatch.setattr(helpers.video, "_encode_mp4", no_ffmpeg)
+    frames = [np.zeros((20, 20, 3), np.uint8), np.full((20, 20, 3), 255, np.uint8)]
+    html = show_video(frames, fps=5, width=100).data
+    assert html.startswith('<img width="100" src="data:image/gif;base64,')
+    assert base64.b64decode(html.split(",", 1)[1].split('"')[0])[:3] == b"GIF"
