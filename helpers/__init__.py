@@ -59,9 +59,9 @@ def seed_everything(seed: int, *, threads: int | None = 1) -> None:
 
     Parameters
     ----------
-    seed:
+    seed : int
         Any non-negative integer. The same seed gives the same numbers on the same machine.
-    threads:
+    threads : int or None
         Number of CPU threads torch may use. The course's networks are tiny, so one thread is
         fastest and keeps results identical run to run; pass ``None`` to leave torch's default.
 

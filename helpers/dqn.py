@@ -20,7 +20,7 @@ The termination / truncation rule
 The buffer stores ``terminated``, never ``done = terminated or truncated``. When CartPole-v1 stops
 at 500 steps (a *truncation*), the pole is still up and the state is as good as any: the TD target
 bootstraps from :math:`s'` there. Only a real termination (pole fell, cart left the track) has
-value 0 after it. The seeds' ``(1 - done)`` mask conflates the two.
+value 0 after it. The lecture notes' ``(1 - done)`` mask conflates the two.
 """
 
 from __future__ import annotations
@@ -218,13 +218,13 @@ def td_target(q_net: nn.Module, target_net: nn.Module, batch: Batch, gamma: floa
 
     Parameters
     ----------
-    q_net:
+    q_net : nn.Module
         The online network (unused by vanilla DQN; Double DQN uses it to pick :math:`a'`).
-    target_net:
+    target_net : nn.Module
         The target network :math:`\\theta^-` that evaluates :math:`s'`.
-    batch:
+    batch : Batch
         A :class:`~helpers.replay.Batch` of tensors (``rewards``, ``next_obs``, ``terminated``).
-    gamma:
+    gamma : float
         The discount factor.
 
     Returns
@@ -244,8 +244,9 @@ def q_loss(
     """Mean regression loss between predicted Q-values and TD targets.
 
     ``kind="huber"`` is the smooth-L1 loss (quadratic for errors below 1, linear above, so one huge
-    TD error cannot blow up a step); ``"mse"`` is the squared error of the seeds. ``weights`` (e.g.
-    prioritized replay's importance-sampling weights) scale each row's loss before the mean.
+    TD error cannot blow up a step); ``"mse"`` is the squared error the lecture notes use.
+    ``weights`` (e.g. prioritized replay's importance-sampling weights) scale each row's loss before
+    the mean.
     """
     if q_pred.shape != target.shape:
         raise ValueError(f"q_pred has shape {tuple(q_pred.shape)} but target has {tuple(target.shape)}")
@@ -284,33 +285,33 @@ class DQNResult:
 
     Attributes
     ----------
-    solved_at:
+    solved_at : int or None
         Environment steps at the confirmed solve, or ``None`` if the budget ran out first.
-    wall_s:
+    wall_s : float
         Seconds of training until the confirmed solve (evaluation included), or until the end.
-    cpu_s:
+    cpu_s : float
         CPU seconds this process spent over the same span (``time.process_time``). With torch on one
         thread this is what ``wall_s`` would be on an idle machine; on a shared, busy machine
         ``wall_s`` is inflated and ``cpu_s`` is the fairer figure.
-    steps:
+    steps : int
         Environment steps actually taken.
-    q_net:
+    q_net : nn.Module
         The trained online network holding the kept weights (the solving ones; else those with the
         best complete quick evaluation; else the last ones).
-    state_dict:
+    state_dict : dict[str, torch.Tensor]
         A copy of those weights (``torch.save`` it).
-    episode_returns, episode_lengths, episode_end_steps:
+    episode_returns, episode_lengths, episode_end_steps : list
         One entry per finished training (ε-greedy) episode.
-    episode_q0, episode_discounted_returns:
+    episode_q0, episode_discounted_returns : list[float]
         Per training episode: the online net's predicted :math:`\\max_a \\hat q(s_0, a)` at its start,
         and the discounted return :math:`\\sum_t \\gamma^t r_{t+1}` it then obtained (to study
         overestimation).
-    evals:
+    evals : list[dict[str, Any]]
         One dict per greedy evaluation: ``step``, ``mean`` (quick, 10 episodes; ``None`` when it
         stopped early because it could no longer reach the threshold), ``mean_at_most`` (the mean,
         or for a stopped evaluation an upper bound on it, below the threshold), ``confirm_mean``
         (100 episodes, or ``None`` when not run).
-    config:
+    config : DQNConfig or None
         The configuration used.
     """
 
@@ -357,25 +358,25 @@ def train_dqn(
 
     Parameters
     ----------
-    config:
+    config : DQNConfig or None
         Hyperparameters (:class:`DQNConfig`; ``None``: the defaults).
-    seed:
+    seed : int
         Seeds the network initialisation (``torch.manual_seed``), the environment
         (``reset(seed=seed)``, ``action_space.seed(seed)``), ε-greedy and the buffer's sampling.
-    make_q_net:
+    make_q_net : callable or None
         Network factory ``(obs_dim, n_actions, hidden) -> nn.Module`` (default: :func:`make_q_net`;
         a dueling network plugs in here). With ``config.obs_scale`` set, an :class:`ObsScale` goes in
         front of it (:func:`build_q_net`).
-    td_target:
+    td_target : callable or None
         ``(q_net, target_net, batch, gamma) -> (B,) targets`` (default: :func:`td_target`; Double
         DQN plugs in here). ``batch`` holds tensors.
-    buffer:
+    buffer : ReplayBuffer-like or None
         Anything with ``add(obs, action, reward, next_obs, terminated)``, ``sample(batch_size) ->
         Batch`` and ``len()`` (default: a :class:`~helpers.replay.ReplayBuffer` of
         ``config.buffer_size``). When the batch has ``weights``, they scale the per-row loss; when the
         buffer has ``update_priorities(indices, td_errors)``, it is called after every gradient step
         with the absolute TD errors (prioritized replay plugs in here).
-    progress:
+    progress : bool
         Show a ``tqdm.auto`` progress bar.
 
     Returns

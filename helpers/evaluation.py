@@ -49,18 +49,18 @@ def evaluate(policy: Policy, env: str | Callable[[], gym.Env] = "CartPole-v1", n
 
     Parameters
     ----------
-    policy:
+    policy : callable
         ``policy(obs_batch) -> actions``: ``obs_batch`` has shape ``(k, *obs_shape)`` (the episodes
         still running), the result ``k`` actions. See :func:`greedy` for a Q-network's policy.
-    env:
+    env : str or callable
         A registered id or a zero-argument function making the environment.
-    n_episodes:
+    n_episodes : int
         How many episodes; episode ``i`` starts from ``reset(seed=seed + i)``. Environments with a
         NumPy-vectorised implementation (CartPole-v1) instead run as one vector environment reset
         once with ``seed``: ten times faster, equally reproducible.
-    max_steps:
+    max_steps : int or None
         Optional cap on steps per episode (on top of the environment's own time limit).
-    stop_below, max_return:
+    stop_below, max_return : float or None
         Give both to stop as soon as the mean return can no longer reach ``stop_below``, even if every
         episode still running ended with ``max_return`` (which must bound any one episode's return;
         CartPole-v1: 500). The episodes cut short are ``nan`` in the result, so ``np.mean`` of it is

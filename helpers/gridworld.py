@@ -1,7 +1,7 @@
 """The course's GridWorld: a tiny ``gymnasium.Env`` and its exact dynamic-programming answers.
 
 The default layout is the 3×4 world of *Deep Learning from Scratch 4* (밑바닥부터 시작하는 딥러닝 4),
-used by the seed lectures::
+used by the lecture notes::
 
     . . . G        G  goal  (0, 3): reward +1, the episode ends
     . # . B        B  bomb  (1, 3): reward -1, the episode goes on
@@ -74,6 +74,16 @@ def parse_layout(layout: str) -> np.ndarray:
     Each non-blank line is one row. Cells are the characters ``.`` (empty), ``#`` (wall),
     ``S`` (start, exactly one), ``G`` (goal, exactly one) and ``B`` (bomb, any number); spaces
     between cells are optional. For example the 3×4 default is ``". . . G\\n. # . B\\nS . . ."``.
+
+    Parameters
+    ----------
+    layout : str
+        The text map.
+
+    Returns
+    -------
+    np.ndarray
+        The cells, shape ``(height, width)``, one upper-case character each.
 
     Raises
     ------
@@ -258,7 +268,7 @@ class GridWorldEnv(gym.Env):
         return nxt, float(self.reward_map[nxt]), nxt == self.goal
 
     # -- gymnasium API ---------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         start = self.start
         if options and options.get("start") is not None:
@@ -270,7 +280,7 @@ class GridWorldEnv(gym.Env):
         self._done = False
         return self.to_index(self.agent), {"cell": self.agent}
 
-    def step(self, action):
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         if self.agent is None:
             raise RuntimeError("call env.reset() before env.step()")
         if self._done:
@@ -281,7 +291,7 @@ class GridWorldEnv(gym.Env):
         self._done = terminated or truncated
         return self.to_index(self.agent), reward, terminated, truncated, {"cell": self.agent}
 
-    def render(self):
+    def render(self) -> np.ndarray | str | None:
         if self.render_mode == "rgb_array":
             return self._render_rgb()
         if self.render_mode == "ansi":
@@ -351,6 +361,18 @@ def as_q_table(Q: Any, env: GridWorldEnv | str | None = None) -> np.ndarray:
     in a ``defaultdict``); or a ``torch.nn.Module`` / callable mapping a batch of one-hot states
     ``(n_states, n_states)`` to Q values ``(n_states, 4)``.
 
+    Parameters
+    ----------
+    Q : array-like, dict, torch.Tensor or callable
+        The Q function, in any of the forms above.
+    env : GridWorldEnv, str or None
+        The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_states, 4)`` float64, row ``s`` = the Q-values of state index ``s``.
+
     Raises
     ------
     ValueError
@@ -396,7 +418,21 @@ def optimal_q(env: GridWorldEnv | str | None = None, gamma: float = 0.9, tol: fl
     """The exact optimal action values ``Q*`` by value iteration on the known model.
 
     ``Q*(s, a) = r(s, a) + γ · max_a' Q*(s', a')``, with 0 after reaching the goal. Rows of the
-    goal and of walls are 0 (nobody acts there). Returns an array ``(n_states, 4)``.
+    goal and of walls are 0 (nobody acts there).
+
+    Parameters
+    ----------
+    env : GridWorldEnv, str or None
+        The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
+    gamma : float
+        The discount factor, in ``[0, 1)``.
+    tol : float
+        Stop when no value changes by more than this.
+
+    Returns
+    -------
+    np.ndarray
+        ``Q*`` as an array ``(n_states, 4)``.
     """
     env = _resolve_env(env)
     if not 0 <= gamma < 1:
@@ -427,6 +463,20 @@ def optimal_actions(env: GridWorldEnv | str | None = None, gamma: float = 0.9, a
 
     Ties are kept: in the 3×4 world at start (2, 0) both *up* and *right* are optimal. Rows of
     the goal and of walls are all False.
+
+    Parameters
+    ----------
+    env : GridWorldEnv, str or None
+        The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
+    gamma : float
+        The discount factor.
+    atol : float
+        An action is optimal when its ``Q*`` is within ``atol`` of the best.
+
+    Returns
+    -------
+    np.ndarray
+        A boolean array ``(n_states, 4)``.
     """
     env = _resolve_env(env)
     q = optimal_q(env, gamma)
@@ -440,7 +490,22 @@ def optimal_actions(env: GridWorldEnv | str | None = None, gamma: float = 0.9, a
 def policy_accuracy(Q: Any, env: GridWorldEnv | str | None = None, gamma: float = 0.9) -> float:
     """The fraction of non-terminal states whose greedy action under ``Q`` is optimal.
 
-    A state counts as correct when its greedy action is *one of* the optimal actions (ties allowed).
+    A state counts as correct when its greedy action (``argmax``, the first among ties) is *one of*
+    the optimal actions (ties allowed).
+
+    Parameters
+    ----------
+    Q : array-like, dict, torch.Tensor or callable
+        The learned Q function (anything :func:`as_q_table` accepts).
+    env : GridWorldEnv, str or None
+        The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
+    gamma : float
+        The discount factor that defines the optimal actions.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
     """
     env = _resolve_env(env)
     greedy = as_q_table(Q, env).argmax(axis=1)

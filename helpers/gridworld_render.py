@@ -19,7 +19,9 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.gridworld import GridWorldEnv, _resolve_env, as_q_table
@@ -29,7 +31,7 @@ __all__ = ["plot_q", "plot_values"]
 _ARROW_DXY = {0: (0.0, -1.0), 1: (0.0, 1.0), 2: (-1.0, 0.0), 3: (1.0, 0.0)}
 
 
-def _new_axes(env: GridWorldEnv, ax, scale: float = 1.4):
+def _new_axes(env: GridWorldEnv, ax: Axes | None, scale: float = 1.4) -> tuple[Figure, Axes]:
     if ax is None:
         fig, ax = plt.subplots(figsize=(scale * env.width + 1.2, scale * env.height))
     else:
@@ -53,7 +55,7 @@ def _colour_scale(shown: np.ndarray, vmax: float | None = None) -> tuple[mpl.col
     return mpl.colors.Normalize(-vmax, vmax), mpl.colormaps["RdYlGn"]
 
 
-def _draw_special_cells(env: GridWorldEnv, ax) -> None:
+def _draw_special_cells(env: GridWorldEnv, ax: Axes) -> None:
     for r in range(env.height):
         for c in range(env.width):
             kind = env.grid[r, c]
@@ -79,7 +81,7 @@ def _draw_special_cells(env: GridWorldEnv, ax) -> None:
         ax.axhline(y, color="k", lw=0.8, zorder=5)
 
 
-def _draw_arrows(env: GridWorldEnv, ax, actions_per_state: dict[int, Iterable[int]], length: float = 0.28) -> None:
+def _draw_arrows(env: GridWorldEnv, ax: Axes, actions_per_state: dict[int, Iterable[int]], length: float = 0.28) -> None:
     for s, actions in actions_per_state.items():
         r, c = env.to_cell(s)
         for action in actions:
@@ -94,24 +96,30 @@ def plot_q(
     Q: Any,
     env: GridWorldEnv | str | None = None,
     *,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     show_values: bool = True,
     show_policy: bool = True,
     vmax: float | None = None,
-):
+) -> Figure:
     """Draw a Q function: four triangles per cell coloured by ``Q(s, a)``, greedy arrows on top.
 
     Parameters
     ----------
-    Q:
+    Q : array-like, dict, torch.Tensor or callable
         Anything :func:`as_q_table` accepts (array ``(n_states, 4)``, dict keyed by
         ``(state, action)``, tensor, or a Q-network).
-    env:
+    env : GridWorldEnv, str or None
         The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
-    ax:
+    ax : matplotlib.axes.Axes or None
         Draw into this Axes instead of a new figure.
-    vmax:
+    title : str or None
+        The title (default: "Q(s, a) and the greedy policy").
+    show_values : bool
+        Write each ``Q(s, a)`` in its triangle.
+    show_policy : bool
+        Draw the greedy action of each state as an arrow.
+    vmax : float or None
         Colour scale ±vmax (default: the largest |Q| over the states where the agent acts).
 
     Returns
@@ -162,21 +170,29 @@ def plot_values(
     policy: Any = None,
     env: GridWorldEnv | str | None = None,
     *,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     show_values: bool = True,
-):
+) -> Figure:
     """Draw state values ``V(s)`` as coloured cells, with the policy's actions as arrows.
 
     Parameters
     ----------
-    V:
+    V : array-like or dict
         Array ``(n_states,)`` or ``(height, width)``, or a dict ``{state: value}`` (state a cell or
         an index).
-    policy:
+    policy : None, array-like or dict
         ``None``; an int array ``(n_states,)`` of actions (-1 = none); an array ``(n_states, 4)`` of
         action probabilities or an optimal-action mask (every most-likely action gets an arrow); or
         a dict ``{state: {action: prob}}`` as in *Deep Learning from Scratch 4*.
+    env : GridWorldEnv, str or None
+        The layout (a :class:`GridWorldEnv`, a text map, or ``None`` for the 3×4 default).
+    ax : matplotlib.axes.Axes or None
+        Draw into this Axes instead of a new figure.
+    title : str or None
+        The title (default: "V(s) and the policy", or "V(s)" without a policy).
+    show_values : bool
+        Write each ``V(s)`` in its cell (not at the goal).
 
     Returns
     -------

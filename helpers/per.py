@@ -51,7 +51,7 @@ class SumTree:
 
     Parameters
     ----------
-    capacity:
+    capacity : int
         Number of leaves (priorities). Internally rounded up to a power of two; the extra leaves
         stay at priority 0 and are never drawn.
 
@@ -106,10 +106,10 @@ class SumTree:
 
         Parameters
         ----------
-        indices:
+        indices : int or array-like of int
             Leaf indices in ``[0, capacity)`` (an int or a sequence). When an index repeats, its
             last priority wins.
-        priorities:
+        priorities : float or array-like of float
             Non-negative finite numbers, one per index (or a single number for all of them).
         """
         idx = _as_index_array(indices)
@@ -186,19 +186,19 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     Parameters
     ----------
-    capacity:
+    capacity : int
         Maximum number of transitions kept (oldest are overwritten).
-    obs_shape:
+    obs_shape : tuple[int, ...] or int
         Shape of one observation, e.g. ``(4,)`` for CartPole.
-    alpha:
+    alpha : float
         How strongly priorities shape sampling: 0 is uniform replay, 1 fully proportional.
-    beta_start:
+    beta_start : float
         Importance-sampling exponent at the first ``sample`` call, in ``[0, 1]``.
-    beta_steps:
+    beta_steps : int
         Number of ``sample`` calls over which β grows linearly from ``beta_start`` to 1 (then stays).
-    eps:
+    eps : float
         Added to ``|δ|`` so no transition's priority is ever 0 and every one can be replayed again.
-    seed:
+    seed : int or None
         Seed of the buffer's own random generator.
 
     New transitions get the largest priority seen so far, so each is likely replayed at least once
@@ -275,9 +275,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
         Parameters
         ----------
-        indices:
+        indices : array-like of int
             ``batch.indices`` of the batch the TD errors were computed on.
-        td_errors:
+        td_errors : array-like or torch.Tensor
             One TD error per index (NumPy array, list or torch tensor; gradients are ignored).
         """
         if hasattr(td_errors, "detach"):  # a torch tensor

@@ -1,9 +1,9 @@
 """Experience replay (경험 재생): a preallocated NumPy ring buffer, lifted from ``08_dqn``.
 
-Notebook 08 first builds the seeds' ``deque`` buffer, then this one, and measures both: the ring
-buffer keeps every field in one preallocated array, so adding a transition is a handful of array
-writes and sampling a mini-batch is one fancy-indexing gather per field (no Python loop over the
-batch, no ``np.stack`` of many small arrays).
+Notebook 08 first builds the *Chapter.8 DQN* notes' ``deque`` buffer, then this one, and measures
+both: the ring buffer keeps every field in one preallocated array, so adding a transition is a
+handful of array writes and sampling a mini-batch is one fancy-indexing gather per field (no Python
+loop over the batch, no ``np.stack`` of many small arrays).
 
 The buffer stores ``terminated`` (the episode really ended: the pole fell or the cart left the track),
 **not** ``done = terminated or truncated``. A time-limit truncation is not a property of the state,
@@ -40,21 +40,21 @@ class Batch:
 
     Attributes
     ----------
-    obs:
+    obs : np.ndarray or torch.Tensor
         ``(B, *obs_shape)`` float32 — the states :math:`S_t`.
-    actions:
+    actions : np.ndarray or torch.Tensor
         ``(B,)`` int64 — the actions :math:`A_t`.
-    rewards:
+    rewards : np.ndarray or torch.Tensor
         ``(B,)`` float32 — the rewards :math:`R_{t+1}`.
-    next_obs:
+    next_obs : np.ndarray or torch.Tensor
         ``(B, *obs_shape)`` float32 — the next states :math:`S_{t+1}`.
-    terminated:
+    terminated : np.ndarray or torch.Tensor
         ``(B,)`` float32, 1.0 where :math:`S_{t+1}` is terminal (no bootstrapping), else 0.0.
         Time-limit truncations are stored as 0.0.
-    indices:
+    indices : np.ndarray
         ``(B,)`` int64 — where each row lives in the buffer (used by prioritized replay to update
         priorities; harmless otherwise).
-    weights:
+    weights : np.ndarray, torch.Tensor or None
         ``(B,)`` float32 importance-sampling weights for the loss, or ``None`` for uniform sampling.
 
     The fields are NumPy arrays as sampled; :meth:`to_torch` gives the same batch as tensors.
@@ -76,7 +76,7 @@ class Batch:
 
         Parameters
         ----------
-        device:
+        device : torch.device, str or None
             Where the tensors go (``None``: the CPU).
         """
         import torch
@@ -106,11 +106,11 @@ class ReplayBuffer:
 
     Parameters
     ----------
-    capacity:
+    capacity : int
         How many transitions it holds; once full, each new one overwrites the oldest.
-    obs_shape:
+    obs_shape : tuple[int, ...] or int
         Shape of one observation, e.g. ``(4,)`` for CartPole.
-    seed:
+    seed : int or None
         Seed of the buffer's own random generator (``numpy.random.default_rng``), so sampling is
         reproducible independently of any other random numbers drawn.
 
@@ -149,13 +149,13 @@ class ReplayBuffer:
 
         Parameters
         ----------
-        obs, next_obs:
+        obs, next_obs : array-like
             Observations of shape ``obs_shape``.
-        action:
+        action : int
             The integer action taken in ``obs``.
-        reward:
+        reward : float
             The reward received.
-        terminated:
+        terminated : bool
             ``True`` only when ``next_obs`` is a terminal state (the episode really ended). Pass
             ``False`` for a time-limit truncation, so the TD target still bootstraps there.
         """

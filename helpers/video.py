@@ -45,13 +45,13 @@ def record_episode(env: Any, policy: Callable[[Any], Any], *, seed: int | None =
 
     Parameters
     ----------
-    env:
+    env : gymnasium.Env
         A gymnasium environment made with ``render_mode="rgb_array"``.
-    policy:
+    policy : callable
         ``policy(observation) -> action`` for a single (unbatched) observation.
-    seed:
+    seed : int or None
         Seed for ``env.reset`` (the same seed replays the same episode for a deterministic policy).
-    max_steps:
+    max_steps : int or None
         Stop after this many steps even if the episode has not ended (``None``: play to the end).
     """
     if getattr(env, "render_mode", None) != "rgb_array":

@@ -38,7 +38,7 @@ def test_registered_and_passes_check_env():
     check_env(big.unwrapped, skip_render_check=False)
 
 
-def test_default_layout_is_the_seeds_3x4():
+def test_default_layout_is_the_lecture_notes_3x4():
     env = GridWorldEnv()
     assert env.shape == (3, 4)
     assert env.n_states == 12 and env.observation_space == gym.spaces.Discrete(12)
