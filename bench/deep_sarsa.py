@@ -1,6 +1,6 @@
-"""Benchmark of notebook 06 (Deep SARSA on the moving-obstacle grid world).
+"""Benchmark of notebook 09 (Deep SARSA on the moving-obstacle grid world).
 
-Runs ``solutions/06_deep_sarsa.ipynb`` once per seed, in a fresh kernel, with ``SEED`` injected,
+Runs ``solutions/09_deep_sarsa.ipynb`` once per seed, in a fresh kernel, with ``SEED`` injected,
 reads the figures in :data:`COLLECT` from its variables, and prints one JSON object per seed, then a
 summary::
 
@@ -29,7 +29,7 @@ from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
 from workbook.run import run_with_metrics
 
-NOTEBOOK = ROOT / "solutions" / "06_deep_sarsa.ipynb"
+NOTEBOOK = ROOT / "solutions" / "09_deep_sarsa.ipynb"
 EPISODE_BUDGET = 500
 SUCCESS_TARGET = 0.95
 #: What is read from the notebook after its run: name -> expression over the notebook's variables.

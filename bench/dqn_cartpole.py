@@ -1,4 +1,4 @@
-"""Benchmark: DQN on CartPole-v1, measured by running the ``08_dqn`` solutions notebook.
+"""Benchmark: DQN on CartPole-v1, measured by running the ``11_dqn`` solutions notebook.
 
 For each seed the notebook runs top to bottom in a fresh kernel with ``SEED`` injected
 (``workbook.run.run_with_metrics``); it trains until the course's *confirmed solve*, and the figures
@@ -37,7 +37,7 @@ from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
 from workbook.run import run_with_metrics
 
-NOTEBOOK = ROOT / "solutions" / "08_dqn.ipynb"
+NOTEBOOK = ROOT / "solutions" / "11_dqn.ipynb"
 #: What is read from the notebook after its run: name -> expression over the notebook's variables.
 COLLECT = {
     "solved": "result.solved",

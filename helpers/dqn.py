@@ -1,6 +1,6 @@
-"""Deep Q-Network (DQN) building blocks, lifted from ``08_dqn`` once taught there.
+"""Deep Q-Network (DQN) building blocks, lifted from ``11_dqn`` once taught there.
 
-Everything notebook 08 builds step by step lives here once, so ``09_dqn_extensions`` can show each
+Everything notebook 11 builds step by step lives here once, so ``12_dqn_extensions`` can show each
 extension as the small change it is:
 
 * :class:`DQNConfig` — every hyperparameter in one place (CleanRL style);
@@ -62,7 +62,7 @@ NetFactory = Callable[[int, int, Sequence[int]], nn.Module]
 class DQNConfig:
     """Every DQN hyperparameter, named in one place.
 
-    The defaults are the ones ``08_dqn`` settles on for CartPole-v1 (the notebook explains each).
+    The defaults are the ones ``11_dqn`` settles on for CartPole-v1 (the notebook explains each).
     Steps are environment steps unless said otherwise.
     """
 
@@ -335,7 +335,7 @@ class DQNResult:
 
 
 # train_dqn's keywords are named after the pieces they replace (``make_q_net=``, ``td_target=``), so
-# inside it those names are the arguments; this one keeps notebook 08's TD target reachable there.
+# inside it those names are the arguments; this one keeps notebook 11's TD target reachable there.
 _DQN_TD_TARGET = td_target
 
 

@@ -51,7 +51,7 @@ DEFAULT_LAYOUT = """
 S . . .
 """
 
-#: The 5×5 world of quiz Q3 in ``05_q_network``: two bombs, four walls, the goal in a corner.
+#: The 5×5 world of quiz Q3 in ``08_q_network``: two bombs, four walls, the goal in a corner.
 LAYOUT_5X5 = """
 . . . . G
 . # . # B

@@ -1,6 +1,6 @@
-"""Experience replay (경험 재생): a preallocated NumPy ring buffer, lifted from ``08_dqn``.
+"""Experience replay (경험 재생): a preallocated NumPy ring buffer, lifted from ``11_dqn``.
 
-Notebook 08 first builds the *Chapter.8 DQN* notes' ``deque`` buffer, then this one, and measures
+Notebook 11 first builds the *Chapter.8 DQN* notes' ``deque`` buffer, then this one, and measures
 both: the ring buffer keeps every field in one preallocated array, so adding a transition is a
 handful of array writes and sampling a mini-batch is one fancy-indexing gather per field (no Python
 loop over the batch, no ``np.stack`` of many small arrays).

@@ -172,3 +172,21 @@ def test_prepare_restores_check_cells_after_their_anchor(root):
 def test_missing_path_is_a_clear_error(root, tmp_path, capsys):
     assert workbook(["--root", str(root), "grade", str(tmp_path / "nope"), "--out", str(tmp_path / "g.csv")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_a_renumbered_notebook_is_found_by_its_old_id_and_file_name():
+    from pathlib import Path
+
+    from workbook.grade import _identify
+
+    def nb(**wb):
+        out = nbformat.v4.new_notebook()
+        out.metadata["workbook"] = wb
+        return out
+
+    solutions = {"05_mdp_bellman": nb(id="05_mdp_bellman"),
+                 "08_q_network": nb(id="08_q_network", aliases=["05_q_network"])}
+    assert _identify(Path("x.ipynb"), nb(id="05_q_network"), solutions) == "08_q_network"  # old id
+    assert _identify(Path("05_q_network.ipynb"), nb(), solutions) == "08_q_network"  # old file name
+    assert _identify(Path("05_mine.ipynb"), nb(), solutions) == "05_mdp_bellman"  # number prefix, last
+    assert _identify(Path("x.ipynb"), nb(id="99_none"), solutions) is None

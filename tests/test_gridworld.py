@@ -270,17 +270,17 @@ def test_quiz_layout_5x5():
     assert set(np.flatnonzero(optimal_actions(env)[env.to_index((2, 4))])) == {LEFT}
 
 
-# --- the graded check of quiz Q3 in solutions/05_q_network.ipynb -----------------------------------------
+# --- the graded check of quiz Q3 in solutions/08_q_network.ipynb -----------------------------------------
 def _grade_q3(root, **answers):
     import nbformat
 
     from helpers.quiz import Quiz
 
-    nb = nbformat.read(root / "solutions" / "05_q_network.ipynb", as_version=4)
+    nb = nbformat.read(root / "solutions" / "08_q_network.ipynb", as_version=4)
     cells = [c for c in nb.cells if "quiz:q3" in c.get("metadata", {}).get("tags", [])]
     assert len(cells) == 1
     namespace = {"__name__": "__main__", **answers}
-    exec(compile(cells[0].source, "05_q_network:q3", "exec"), namespace)
+    exec(compile(cells[0].source, "08_q_network:q3", "exec"), namespace)
     quiz = namespace["quiz"]
     assert isinstance(quiz, Quiz)
     return quiz

@@ -258,9 +258,15 @@ def load_solutions(root: Path) -> dict[str, nbformat.NotebookNode]:
 
 
 def _identify(path: Path, nb: nbformat.NotebookNode, solutions: dict[str, Any]) -> str | None:
-    nid = nb.metadata.get("workbook", {}).get("id")
-    if nid in solutions:
-        return nid
+    """The solution a submission belongs to: its ``metadata.workbook.id``, an earlier id of a renumbered
+    notebook (the solution's ``metadata.workbook.aliases``), its file name, and last its ``NN`` prefix."""
+    aliases = {alias: sid for sid, sol in solutions.items()
+               for alias in sol.metadata.get("workbook", {}).get("aliases", [])}
+    for name in (nb.metadata.get("workbook", {}).get("id"), path.stem):
+        if name in solutions:
+            return name
+        if name in aliases:
+            return aliases[name]
     m = re.match(r"(\d\d)", path.stem)
     if m:
         matches = [k for k in solutions if k.startswith(m.group(1))]
