@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TabularMDP", "gridworld_mdp", "uniform_policy", "policy_evaluation", "solve_bellman"]
+__all__ = ["TabularMDP", "gridworld_mdp", "uniform_policy", "policy_evaluation", "solve_bellman", "q_from_v"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,30 @@ def solve_bellman(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
     """The exact ``V_π`` from the linear system ``(I − γ P_π) V = r_π`` (the Bellman expectation equation)."""
     P_pi, r_pi = mdp.policy_model(pi)
     return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, r_pi)
+
+
+def q_from_v(mdp: TabularMDP, v: np.ndarray) -> np.ndarray:
+    """Action values from state values (큐함수 from 가치함수): one step of the model, then ``V``.
+
+    ``Q[s, a] = R[s, a] + γ Σ_s' P[s, a, s'] V[s']``, and 0 in states where the agent does not act.
+    With ``v = V_π`` this is ``Q_π``; with ``v = V*`` it is ``Q*``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The model.
+    v : array-like
+        One value per state, shape ``(n_states,)``.
+
+    Returns
+    -------
+    np.ndarray
+        ``Q`` as an array ``(n_states, n_actions)``.
+    """
+    v = np.asarray(v, dtype=float)
+    if v.shape != (mdp.n_states,):
+        raise ValueError(f"v must hold one value per state, shape ({mdp.n_states},), got {v.shape}")
+    return (mdp.R + mdp.gamma * mdp.P @ v) * mdp.acting[:, None]
 
 
 def _check_policy(pi: np.ndarray, mdp: TabularMDP) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.gridworld import LAYOUT_5X5, GridWorldEnv, optimal_q
-from helpers.mdp import gridworld_mdp, policy_evaluation, solve_bellman, uniform_policy
+from helpers.mdp import gridworld_mdp, policy_evaluation, q_from_v, solve_bellman, uniform_policy
 
 
 def test_arrays_match_the_environment_step_by_step():
@@ -38,6 +38,18 @@ def test_greedy_policy_of_q_star_has_value_v_star():
     assert np.allclose(solve_bellman(mdp, pi)[mdp.acting], q.max(axis=1)[mdp.acting])
 
 
+@pytest.mark.parametrize("layout, gamma", [(None, 0.9), (LAYOUT_5X5, 0.7)])
+def test_q_from_v_averages_back_to_v_and_gives_q_star(layout, gamma):
+    mdp = gridworld_mdp(layout, gamma=gamma)
+    pi = uniform_policy(mdp)
+    v = solve_bellman(mdp, pi)
+    q = q_from_v(mdp, v)
+    assert q.shape == (mdp.n_states, mdp.n_actions) and np.all(q[~mdp.acting] == 0)
+    assert np.allclose((pi * q).sum(axis=1), v)
+    q_star = optimal_q(layout, gamma=gamma)
+    assert np.allclose(q_from_v(mdp, q_star.max(axis=1)), q_star, atol=1e-9)
+
+
 def test_bad_input_is_explained():
     mdp = gridworld_mdp()
     with pytest.raises(ValueError, match="n_states, n_actions"):
@@ -46,5 +58,7 @@ def test_bad_input_is_explained():
         solve_bellman(mdp, np.ones((12, 4)))
     with pytest.raises(ValueError, match="gamma"):
         gridworld_mdp(gamma=1.5)
+    with pytest.raises(ValueError, match="one value per state"):
+        q_from_v(mdp, np.zeros(11))
     with pytest.raises(TypeError, match="GridWorldEnv"):
         gridworld_mdp(42)
