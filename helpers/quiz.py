@@ -157,7 +157,7 @@ class Quiz:
             return f"⏳ {head}: not answered yet. {self.error}".rstrip()
         n = len(self.results)
         scope = (f" ({n} check{'s' if n != 1 else ''})" if GRADER_RUN else
-                 f" on the {n} visible check{'s' if n != 1 else ''} — your instructor's hidden tests may find more")
+                 f" on the {n} check{'s' if n != 1 else ''} in this cell — your instructor's hidden tests may find more")
         lines = [f"{'✅' if self.earned >= self.points else '❌'} {head}: "
                  f"{_fmt(self.earned)} / {_fmt(self.points)}{scope}"]
         for r in self.results:

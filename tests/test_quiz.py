@@ -134,7 +134,7 @@ def test_the_report_says_hidden_tests_may_follow_and_the_grader_run_reads_as_fin
 
     body = lambda quiz: (quiz.check("a", lambda: True), quiz.check("b", lambda: True))  # noqa: E731
     lecture = run_quiz({}, body).report()
-    assert "2 / 2 on the 2 visible checks" in lecture and "hidden tests may find more" in lecture
+    assert "2 / 2 on the 2 checks in this cell" in lecture and "hidden tests may find more" in lecture
     monkeypatch.setattr(helpers.quiz, "GRADER_RUN", True)
     graded = run_quiz({}, body).report()
     assert "2 / 2 (2 checks)" in graded and "hidden" not in graded
