@@ -1,6 +1,6 @@
 """Benchmark: DQN vs Double DQN, Dueling DQN, prioritized replay and all three, on CartPole-v1.
 
-Runs ``solutions/12_dqn_extensions.ipynb`` top to bottom with injected parameters (more seeds, optionally
+Runs ``solutions/13_dqn_extensions.ipynb`` top to bottom with injected parameters (more seeds, optionally
 another step budget; ``workbook.run.run_with_metrics``), reads the figures below from the notebook's own
 variables afterwards (:data:`COLLECT`; the lesson holds no benchmark code), prints the comparison table
 and, last, one JSON object: per variant, how many seeds reached the course's confirmed solve, the median
@@ -24,7 +24,7 @@ from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
 
 from workbook.run import run_with_metrics
 
-NOTEBOOK = ROOT / "solutions" / "12_dqn_extensions.ipynb"
+NOTEBOOK = ROOT / "solutions" / "13_dqn_extensions.ipynb"
 #: What is read from the notebook after its run: name -> expression over the notebook's variables.
 COLLECT = {
     "total_steps": "CONFIG.total_steps",

@@ -1,6 +1,6 @@
 """Deep Q-Network (DQN) building blocks, lifted from ``11_dqn`` once taught there.
 
-Everything notebook 11 builds step by step lives here once, so ``12_dqn_extensions`` can show each
+Everything notebook 11 builds step by step lives here once, so ``13_dqn_extensions`` can show each
 extension as the small change it is:
 
 * :class:`DQNConfig` — every hyperparameter in one place (CleanRL style);

@@ -1,6 +1,6 @@
 """Prioritized experience replay (우선순위 경험 재생, PER) on a sum-tree.
 
-Taught in ``12_dqn_extensions``. Uniform experience replay draws every stored transition with the
+Taught in ``13_dqn_extensions``. Uniform experience replay draws every stored transition with the
 same probability; prioritized replay (Schaul et al., 2016, "proportional" variant) draws transition
 *i* with probability
 
