@@ -18,14 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from helpers.mdp import TabularMDP, policy_evaluation, uniform_policy
+from helpers.mdp import TabularMDP, policy_evaluation, q_from_v, uniform_policy
 
 __all__ = ["PolicyIterationResult", "greedy_policy", "policy_improvement", "policy_iteration", "value_iteration"]
-
-
-def _q_from_v(mdp: TabularMDP, v: np.ndarray) -> np.ndarray:
-    """``Q[s, a] = R[s, a] + γ Σ_s' P[s, a, s'] V[s']`` (0 in states where the agent does not act)."""
-    return (mdp.R + mdp.gamma * mdp.P @ v) * mdp.acting[:, None]
 
 
 def _lookahead(mdp: TabularMDP, pi: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -51,7 +46,7 @@ def policy_improvement(mdp: TabularMDP, v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=float)
     if v.shape != (mdp.n_states,):
         raise ValueError(f"v must hold one value per state, shape ({mdp.n_states},), got {v.shape}")
-    return greedy_policy(_q_from_v(mdp, v))
+    return greedy_policy(q_from_v(mdp, v))
 
 
 @dataclass
@@ -142,7 +137,7 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_sweeps: int = 100_0
     """
     v = np.zeros(mdp.n_states)
     for sweep in range(1, max_sweeps + 1):
-        new = _q_from_v(mdp, v).max(axis=1)
+        new = q_from_v(mdp, v).max(axis=1)
         if np.max(np.abs(new - v)) < tol:
             return new, sweep
         v = new

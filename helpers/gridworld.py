@@ -10,7 +10,7 @@ used by the lecture notes::
 
 Other layouts are written as a small text map in the same characters (see :func:`parse_layout`).
 States are the cell indices ``row * width + col`` (walls included, so the 3×4 world has 12 states and
-start (2, 0) is state 9). :meth:`GridWorldEnv.to_cell`, :meth:`GridWorldEnv.to_index` and
+start (2, 0) is state 8). :meth:`GridWorldEnv.to_cell`, :meth:`GridWorldEnv.to_index` and
 :meth:`GridWorldEnv.one_hot` convert between the two views.
 
 :func:`optimal_q`, :func:`optimal_actions` and :func:`policy_accuracy` give the exact answers that
