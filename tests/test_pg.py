@@ -1,0 +1,90 @@
+"""helpers.pg: the REINFORCE and A2C references of notebooks 14 and 15, and training with fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.pg import (
+    PieceFailed,
+    a2c_loss,
+    a2c_loss_terms,
+    discounted_returns,
+    n_step_returns,
+    normalise_returns,
+    reinforce_loss,
+    train_with_fallback,
+)
+
+
+def test_discounted_returns_by_powers_of_gamma():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=7)
+    expected = [sum(0.9 ** k * r[t + k] for k in range(len(r) - t)) for t in range(len(r))]
+    assert np.allclose(discounted_returns(r, 0.9), expected, atol=1e-5)
+    assert np.allclose(discounted_returns([1, 1, 1], 0.5), [1.75, 1.5, 1.0])
+    assert discounted_returns([1, 1], 0.5).dtype == np.float32  # integer rewards still give floats
+    with pytest.raises(ValueError, match="gamma"):
+        discounted_returns([1.0], 1.5)
+    with pytest.raises(ValueError, match="1-D"):
+        discounted_returns(np.ones((2, 2)), 0.5)
+
+
+def test_normalise_returns():
+    w = normalise_returns(np.array([1.75, 1.5, 1.0]))
+    assert abs(w.mean()) < 1e-6 and abs(w.std() - 1) < 1e-4 and np.argmax(w) == 0
+    assert np.array_equal(normalise_returns(np.full(4, 3.0)), np.zeros(4))  # equal returns: finite zeros
+
+
+def test_reinforce_loss_sums_detaches_and_has_the_ascent_sign():
+    logits = torch.zeros(2, 2, requires_grad=True)
+    weights = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = reinforce_loss(logits, torch.tensor([0, 1]), weights)
+    assert torch.isclose(loss, torch.tensor(3 * np.log(2), dtype=torch.float32))
+    loss.backward()
+    assert weights.grad is None
+    assert logits.grad[0, 0] < 0 and logits.grad[1, 1] < 0  # descending raises the taken actions' logits
+
+
+def test_n_step_returns_masks():
+    r = np.ones((3, 1), np.float32)
+    no, yes = np.zeros((3, 1), bool), np.array([[False], [True], [False]])
+    last = np.array([8.0])
+    assert np.allclose(n_step_returns(r, no, no, np.zeros((3, 1)), last, 0.5).ravel(), [2.75, 3.5, 5.0])
+    assert np.allclose(n_step_returns(r, yes, no, np.zeros((3, 1)), last, 0.5).ravel(), [1.5, 1.0, 5.0])
+    assert np.allclose(n_step_returns(r, no, yes, np.full((3, 1), 4.0), last, 0.5).ravel(), [2.5, 3.0, 5.0])
+    with pytest.raises(ValueError, match="last_values"):
+        n_step_returns(r, no, no, np.zeros((3, 1)), np.zeros(2), 0.5)
+
+
+def test_a2c_loss_terms_and_coefficients():
+    torch.manual_seed(0)
+    logits = torch.randn(5, 2, requires_grad=True)
+    values = torch.randn(5, requires_grad=True)
+    actions, returns = torch.tensor([0, 1, 1, 0, 1]), torch.randn(5)
+    terms = a2c_loss_terms(logits, values, actions, returns)
+    dist = torch.distributions.Categorical(logits=logits)
+    assert torch.isclose(terms["entropy"], dist.entropy().mean())
+    assert torch.isclose(terms["actor"], -(dist.log_prob(actions) * (returns - values).detach()).mean())
+    loss = a2c_loss(logits, values, actions, returns, 0.5, 0.01)
+    loss.backward()
+    assert torch.allclose(values.grad, 0.5 * 2 * (values - returns).detach() / 5)  # only the critic's term
+
+
+def test_train_with_fallback_swaps_a_failing_piece(capsys):
+    def reference(x):
+        return x
+
+    def broken(x):
+        raise RuntimeError("shape mismatch")
+
+    pieces = {"f": broken, "g": lambda x: float("nan")}
+    result = train_with_fallback(lambda p: p["f"](1) + p["g"](2), pieces, {"f": reference, "g": reference})
+    assert result == 3 and pieces == {"f": reference, "g": reference}
+    out = capsys.readouterr().out
+    assert "your `f` failed during training: RuntimeError: shape mismatch" in out
+    assert "your `g` failed during training: it returned NaN or inf" in out
+    with pytest.raises(ValueError, match="no reference"):
+        train_with_fallback(lambda p: None, {"h": reference}, {"f": reference})
+    assert isinstance(PieceFailed("f", "x"), Exception)
