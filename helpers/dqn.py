@@ -92,7 +92,12 @@ class DQNConfig:
     confirm_episodes: int = 100  # confirmation size
     solve_threshold: float = 475.0  # CartPole-v1's "solved" mean return
     eval_seed: int = 10_000  # evaluation episodes use reset seeds eval_seed, eval_seed + 1, ...
-    stop_when_solved: bool = True  # stop at the confirmed solve (those weights are kept)
+    stop_when_solved: bool = True  # stop at the confirmed solve (those weights are kept); False: run the
+    #   whole total_steps budget past the first solve (evaluations go on; the solving weights are still kept)
+    # Ablation switches (notebook 12 breaks DQN on purpose; the defaults are DQN as notebook 11 teaches it):
+    replay: bool = True  # False: no experience replay, learn from the newest transition only (a batch of 1)
+    target_network: bool = True  # False: no target network, the TD target uses the online network itself
+    bootstrap_mask: str = "terminated"  # "done": mask the bootstrap with terminated OR truncated (the bug)
 
     def __post_init__(self) -> None:
         positive_ints = [
@@ -112,6 +117,11 @@ class DQNConfig:
         for name in ["epsilon_start", "epsilon_end"]:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"DQNConfig.{name} must lie in [0, 1], got {getattr(self, name)!r}")
+        if self.bootstrap_mask not in ("terminated", "done"):
+            raise ValueError(
+                f"DQNConfig.bootstrap_mask must be 'terminated' (correct) or 'done' (terminated or truncated, "
+                f"the classic bug), got {self.bootstrap_mask!r}"
+            )
         if self.loss not in ("huber", "mse"):
             raise ValueError(f"DQNConfig.loss must be 'huber' or 'mse', got {self.loss!r}")
         if self.eval_max_return is not None and not self.eval_max_return >= self.solve_threshold:
@@ -354,7 +364,15 @@ def train_dqn(
     every ``train_frequency`` steps (after ``learning_starts``) ``gradient_steps`` updates on
     sampled mini-batches → target-network update → every ``eval_interval`` steps a 10-episode
     greedy evaluation; when its mean reaches ``solve_threshold``, a 100-episode greedy evaluation of
-    the same weights confirms it (:func:`helpers.evaluation.confirmed_solve`) and training stops.
+    the same weights confirms it (:func:`helpers.evaluation.confirmed_solve`) and training stops
+    (``stop_when_solved=False``: it runs the whole budget; the solving weights are still the ones kept).
+
+    Three switches of :class:`DQNConfig` take one of DQN's ideas out, for ablations (notebook 12):
+    ``replay=False`` learns from the newest transition only (each gradient step uses a batch of 1, the
+    transition just taken; nothing is sampled), ``target_network=False`` computes the TD target with
+    the online network (no copy is made or updated), ``bootstrap_mask="done"`` stores ``terminated or
+    truncated`` as the mask, so time-limit truncations stop the bootstrap too. The defaults leave
+    training exactly as it is without these switches.
 
     Parameters
     ----------
@@ -371,7 +389,7 @@ def train_dqn(
         ``(q_net, target_net, batch, gamma) -> (B,) targets`` (default: :func:`td_target`; Double
         DQN plugs in here). ``batch`` holds tensors.
     buffer : ReplayBuffer-like or None
-        Anything with ``add(obs, action, reward, next_obs, terminated)``, ``sample(batch_size) ->
+        (Not with ``config.replay=False``.) Anything with ``add(obs, action, reward, next_obs, terminated)``, ``sample(batch_size) ->
         Batch`` and ``len()`` (default: a :class:`~helpers.replay.ReplayBuffer` of
         ``config.buffer_size``). When the batch has ``weights``, they scale the per-row loss; when the
         buffer has ``update_priorities(indices, td_errors)``, it is called after every gradient step
@@ -401,16 +419,24 @@ def train_dqn(
 
     torch.manual_seed(seed)
     q_net = build_q_net(cfg, obs_dim, n_actions, make_q_net)  # None: the MLP of make_q_net
-    target_net = copy.deepcopy(q_net)
-    for p in target_net.parameters():
-        p.requires_grad_(False)
+    if cfg.target_network:
+        target_net = copy.deepcopy(q_net)
+        for p in target_net.parameters():
+            p.requires_grad_(False)
+    else:  # ablation: the TD target reads the online network itself (computed without gradient)
+        target_net = q_net
     try:  # the fused kernel is ~25% faster for these tiny networks on a CPU
         optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.learning_rate, fused=True)
     except (RuntimeError, TypeError, ValueError):
         optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.learning_rate)
-    if buffer is None:
-        buffer = ReplayBuffer(cfg.buffer_size, obs_shape, seed=seed)
+    if not cfg.replay and buffer is not None:
+        raise ValueError("DQNConfig.replay=False learns from the newest transition only: pass no buffer")
+    if buffer is None:  # without replay, a one-slot buffer holds just the newest transition
+        buffer = ReplayBuffer(cfg.buffer_size if cfg.replay else 1, obs_shape, seed=seed)
+    min_size = cfg.batch_size if cfg.replay else 1
+    newest = np.zeros(1, dtype=np.int64)  # replay=False: the batch is slot 0, no sampling
     has_priorities = hasattr(buffer, "update_priorities")
+    mask_done = cfg.bootstrap_mask == "done"  # ablation: store terminated OR truncated (the classic bug)
     rng = np.random.default_rng(seed)
     env.action_space.seed(seed)
     policy = greedy(q_net)
@@ -439,7 +465,7 @@ def train_dqn(
         next_obs, reward, terminated, truncated, _ = env.step(action)
         step += 1
         # 2. store terminated (not done): truncation still bootstraps
-        buffer.add(obs, action, reward, next_obs, terminated)
+        buffer.add(obs, action, reward, next_obs, terminated or (mask_done and truncated))
         ep_disc += (cfg.gamma**ep_len) * float(reward)
         ep_return += float(reward)
         ep_len += 1
@@ -455,9 +481,9 @@ def train_dqn(
             ep_return, ep_len, ep_disc, ep_q0 = 0.0, 0, 0.0, q0_of(obs)
 
         # 3. learn from replayed mini-batches
-        if step >= cfg.learning_starts and step % cfg.train_frequency == 0 and len(buffer) >= cfg.batch_size:
+        if step >= cfg.learning_starts and step % cfg.train_frequency == 0 and len(buffer) >= min_size:
             for _ in range(cfg.gradient_steps):
-                batch = buffer.sample(cfg.batch_size).to_torch()
+                batch = (buffer.sample(cfg.batch_size) if cfg.replay else buffer.gather(newest)).to_torch()
                 q_pred = q_net(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
                 targets = target_fn(q_net, target_net, batch, cfg.gamma)
                 loss = q_loss(q_pred, targets, cfg.loss, batch.weights)
@@ -470,7 +496,7 @@ def train_dqn(
                     buffer.update_priorities(batch.indices, (targets - q_pred.detach()).abs().numpy())
 
         # 4. move the target network
-        if step % cfg.target_update_interval == 0:
+        if cfg.target_network and step % cfg.target_update_interval == 0:
             soft_update(target_net, q_net, cfg.tau)
 
         # 5. greedy evaluation (the confirmed-solve rule)

@@ -200,3 +200,97 @@ def test_train_dqn_none_means_the_default_pieces():
     plain = train_dqn(cfg, seed=1, progress=False)
     explicit = train_dqn(cfg, seed=1, progress=False, make_q_net=None, td_target=None, buffer=None)
     assert_same_weights(plain.state_dict, explicit.state_dict)
+
+
+# --- the ablation switches (notebook 12 breaks DQN on purpose) -------------------------------------
+def test_ablation_switches_are_validated_and_off_by_default():
+    cfg = DQNConfig()
+    assert cfg.replay and cfg.target_network and cfg.bootstrap_mask == "terminated" and cfg.stop_when_solved
+    with pytest.raises(ValueError, match="bootstrap_mask must be 'terminated'"):
+        DQNConfig(bootstrap_mask="truncated")
+    with pytest.raises(ValueError, match="pass no buffer"):
+        train_dqn(dataclasses.replace(SHORT, replay=False), buffer=ReplayBuffer(10, (4,)), progress=False)
+
+
+def test_without_replay_each_update_uses_the_newest_transition_only():
+    seen = []
+
+    def spy_target(q_net, target_net, batch, gamma):
+        seen.append((len(batch), batch.obs.clone(), batch.next_obs.clone()))
+        return td_target(q_net, target_net, batch, gamma)
+
+    cfg = dataclasses.replace(SHORT, total_steps=130, replay=False)
+    result = train_dqn(cfg, seed=0, progress=False, td_target=spy_target)
+    assert len(seen) == (cfg.total_steps - cfg.learning_starts + 1) * cfg.gradient_steps
+    assert all(n == 1 for n, _, _ in seen)
+    # consecutive steps chain: one step's s' is the next step's s, unless an episode ended in between
+    chained = sum(torch.equal(seen[i][2], seen[i + cfg.gradient_steps][1])
+                  for i in range(0, len(seen) - cfg.gradient_steps, cfg.gradient_steps))
+    ends = sum(cfg.learning_starts <= s < cfg.total_steps for s in result.episode_end_steps)
+    assert chained == len(seen) // cfg.gradient_steps - 1 - ends
+
+
+def test_without_target_network_the_online_network_gives_the_target():
+    pairs = []
+
+    def spy_target(q_net, target_net, batch, gamma):
+        pairs.append(target_net is q_net)
+        return td_target(q_net, target_net, batch, gamma)
+
+    train_dqn(dataclasses.replace(SHORT, total_steps=110), seed=0, progress=False, td_target=spy_target)
+    assert pairs and not any(pairs)  # default: a separate target network
+    pairs.clear()
+    off = dataclasses.replace(SHORT, total_steps=110, target_network=False)
+    result = train_dqn(off, seed=0, progress=False, td_target=spy_target)
+    assert pairs and all(pairs)
+    assert all(p.requires_grad for p in result.q_net.parameters())  # the online net still learns
+
+
+def short_time_limit_env() -> str:
+    """CartPole with a 15-step time limit: truncations happen within a short run."""
+    import gymnasium as gym
+
+    env_id = "helpers-test/CartPole15-v1"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point="gymnasium.envs.classic_control.cartpole:CartPoleEnv",
+                     max_episode_steps=15)
+    return env_id
+
+
+@pytest.mark.parametrize("mask", ["terminated", "done"])
+def test_bootstrap_mask_stores_terminated_or_done(mask):
+    import gymnasium as gym
+
+    class Recorder(ReplayBuffer):
+        flags: list[bool] = []
+
+        def add(self, obs, action, reward, next_obs, terminated):
+            self.flags.append(bool(terminated))
+            super().add(obs, action, reward, next_obs, terminated)
+
+    env_id = short_time_limit_env()
+    cfg = dataclasses.replace(SHORT, env_id=env_id, total_steps=200, eval_interval=200, bootstrap_mask=mask)
+    buf = Recorder(1000, (4,), seed=0)
+    buf.flags = []
+    result = train_dqn(cfg, seed=0, progress=False, buffer=buf)
+    masked = {i + 1 for i, flag in enumerate(buf.flags) if flag}  # steps stored with the mask set
+    ends = dict(zip(result.episode_end_steps, result.episode_lengths))
+    fell = {s for s, n in ends.items() if n < 15}  # shorter than the time limit: a real termination
+    timed_out = {s for s, n in ends.items() if n == 15}  # truncated (a fall at step 15 would also count)
+    assert fell and timed_out
+    if mask == "done":
+        assert masked == set(ends)
+    else:
+        assert fell <= masked < set(ends)  # every fall masked, and some truncation left to bootstrap
+    assert gym.spec(env_id).max_episode_steps == 15
+
+
+def test_stop_when_solved_false_runs_the_whole_budget_and_keeps_the_solving_weights():
+    easy = dataclasses.replace(SHORT, solve_threshold=5.0, eval_max_return=None, confirm_episodes=10,
+                               total_steps=250, eval_interval=110)  # any greedy policy lasts ≥ 8 steps
+    stop = train_dqn(easy, seed=2, progress=False)
+    assert stop.solved_at == 110 and stop.steps == 110
+    go_on = train_dqn(dataclasses.replace(easy, stop_when_solved=False), seed=2, progress=False)
+    assert go_on.solved_at == 110 and go_on.steps == 250
+    assert [e["step"] for e in go_on.evals] == [110, 220]
+    assert_same_weights(go_on.state_dict, stop.state_dict)
