@@ -4,10 +4,13 @@ One module per concern:
 
 * :mod:`helpers` (this file) — :func:`seed_everything`, :func:`device`, environment registration;
 * :mod:`helpers.quiz` — graded checks and self-check questions;
+* :mod:`helpers.fallback` — the lesson trains the student's code, or the reference with a visible reason;
 * :mod:`helpers.video` — record an episode and show it inline;
 * :mod:`helpers.evaluation` — batched greedy evaluation and the course's confirmed-solve rule;
 * :mod:`helpers.gridworld`, :mod:`helpers.moving_grid` — the course's custom environments;
 * :mod:`helpers.gridworld_render` — drawing the GridWorld's Q functions and state values;
+* :mod:`helpers.mdp`, :mod:`helpers.dp`, :mod:`helpers.tabular` — the MDP as arrays, dynamic programming,
+  and the tabular MC / TD / SARSA / Q-learning updates (notebooks 05–07);
 * :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks;
 * ``helpers._checks`` (private) — the one integer-argument check behind their error messages.
 
