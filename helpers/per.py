@@ -22,6 +22,7 @@ and changing a priority O(log n).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -200,6 +201,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         Added to ``|δ|`` so no transition's priority is ever 0 and every one can be replayed again.
     seed : int or None
         Seed of the buffer's own random generator.
+    tree : callable
+        ``capacity -> tree``, the sum-tree class (default :class:`SumTree`). Any class with this
+        one's ``update(indices, priorities)``, ``sample(batch_size, rng)``, ``total`` and
+        ``tree[indices]`` works (notebook 13 plugs in the student's).
 
     New transitions get the largest priority seen so far, so each is likely replayed at least once
     before its TD error is known.
@@ -215,6 +220,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         beta_steps: int = 10_000,
         eps: float = 1e-3,
         seed: int | None = None,
+        tree: Callable[[int], Any] = SumTree,
     ) -> None:
         if not (np.isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0 (0 = uniform replay), got {alpha!r}")
@@ -228,7 +234,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.beta_start = float(beta_start)
         self.beta_steps = int(beta_steps)
         self.eps = float(eps)
-        self.tree = SumTree(capacity)
+        self.tree = tree(capacity)
         self.max_priority = 1.0  # in |δ| + eps units, before the exponent alpha
         self.sample_calls = 0
 

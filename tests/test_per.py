@@ -297,3 +297,28 @@ def test_reproducible_with_a_seed():
     for buf in (a, b):
         buf.update_priorities(np.arange(10), np.arange(10.0))
     np.testing.assert_array_equal(a.sample(8).indices, b.sample(8).indices)
+
+
+def test_buffer_takes_another_tree_class():
+    made = []
+
+    class CountingTree(SumTree):
+        def __init__(self, capacity):
+            super().__init__(capacity)
+            made.append(capacity)
+            self.updates = 0
+
+        def update(self, indices, priorities):
+            self.updates += 1
+            super().update(indices, priorities)
+
+    buf = PrioritizedReplayBuffer(16, (4,), seed=0, tree=CountingTree)
+    assert made == [16] and isinstance(buf.tree, CountingTree)
+    for t in range(8):
+        buf.add(np.full(4, t), 0, 1.0, np.zeros(4), False)
+    batch = buf.sample(4)
+    buf.update_priorities(batch.indices, np.ones(4))
+    assert buf.tree.updates == 9
+    # the same draws as the default tree, since the class only counts
+    ref = _filled(8, capacity=16)
+    np.testing.assert_array_equal(_filled(8, capacity=16, tree=CountingTree).sample(8).indices, ref.sample(8).indices)
