@@ -1,12 +1,12 @@
-"""Benchmark: REINFORCE (notebook 14) and A2C (notebook 15) on CartPole-v1, over seeds.
+"""Benchmark: REINFORCE (notebook 15) and A2C (notebook 16) on CartPole-v1, over seeds.
 
-Runs ``solutions/14_policy_gradient.ipynb`` and ``solutions/15_actor_critic.ipynb`` top to bottom once per
+Runs ``solutions/15_policy_gradient.ipynb`` and ``solutions/16_actor_critic.ipynb`` top to bottom once per
 seed in a fresh kernel with ``SEED`` injected (``workbook.run.run_with_metrics``) and reads the figures
 from each notebook's own variables afterwards (:data:`COLLECT`), so the lessons hold no benchmark code.
 Prints one JSON object per run and, last, one summary object per algorithm: how many seeds reached the
 course's confirmed solve, the median episodes (REINFORCE) or environment steps (A2C) to it, and the
 median wall seconds of a whole notebook run (and of its training loop alone). For REINFORCE it also
-averages notebook 14's fixed-budget comparison of plain and normalised returns (``compare_last50``: mean
+averages notebook 15's fixed-budget comparison of plain and normalised returns (``compare_last50``: mean
 training return over the last 50 episodes of each variant).
 
     python bench/policy_gradient.py --seeds 5
@@ -54,8 +54,8 @@ COLLECT = {
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)
-    "reinforce": (ROOT / "solutions" / "14_policy_gradient.ipynb", "episodes", 600),
-    "a2c": (ROOT / "solutions" / "15_actor_critic.ipynb", "env_steps", 100_000),
+    "reinforce": (ROOT / "solutions" / "15_policy_gradient.ipynb", "episodes", 600),
+    "a2c": (ROOT / "solutions" / "16_actor_critic.ipynb", "env_steps", 100_000),
 }
 
 

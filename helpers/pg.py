@@ -1,17 +1,17 @@
-"""Policy-gradient building blocks lifted from notebooks 14 (REINFORCE) and 15 (A2C).
+"""Policy-gradient building blocks lifted from notebooks 15 (REINFORCE) and 16 (A2C).
 
 These are the references the two notebooks' exercises fall back on (through
 :func:`helpers.fallback.yours_or_reference`), so "Run All" trains an agent even before the exercises
 are written, and :func:`train_with_fallback` keeps a training run going when a student's piece fails
 inside it.
 
-REINFORCE (notebook 14)::
+REINFORCE (notebook 15)::
 
     returns = discounted_returns(rewards, gamma)          # G_t = r_{t+1} + γ G_{t+1}
     weights = normalise_returns(returns)                  # (G_t − mean) / (std + ε)
     loss = reinforce_loss(logits, actions, weights)       # −Σ_t w_t log π(a_t|s_t)
 
-A2C (notebook 15)::
+A2C (notebook 16)::
 
     returns = n_step_returns(rewards, terminated, truncated, final_values, last_values, gamma)
     loss = a2c_loss(logits, values, actions, returns, value_coef, entropy_coef)
@@ -40,7 +40,7 @@ def _check_gamma(gamma: float) -> float:
     return gamma
 
 
-# -- REINFORCE (notebook 14) ------------------------------------------------------------------
+# -- REINFORCE (notebook 15) ------------------------------------------------------------------
 
 
 def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
@@ -96,7 +96,7 @@ def reinforce_loss(logits: torch.Tensor, actions: torch.Tensor, weights: torch.T
     return -(weights.detach() * log_pi).sum()
 
 
-# -- A2C (notebook 15) ------------------------------------------------------------------------
+# -- A2C (notebook 16) ------------------------------------------------------------------------
 
 
 def n_step_returns(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,

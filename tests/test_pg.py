@@ -1,4 +1,4 @@
-"""helpers.pg: the REINFORCE and A2C references of notebooks 14 and 15, and training with fallback."""
+"""helpers.pg: the REINFORCE and A2C references of notebooks 15 and 16, and training with fallback."""
 
 from __future__ import annotations
 
