@@ -48,6 +48,7 @@ __all__ = [
     "ObsScale",
     "build_q_net",
     "td_target",
+    "td_targets",
     "q_loss",
     "linear_epsilon",
     "soft_update",
@@ -221,6 +222,26 @@ def build_q_net(
             f"{obs_dim} features; give one scale per feature, or obs_scale=None"
         )
     return nn.Sequential(ObsScale(config.obs_scale), net)
+
+
+def td_targets(
+    rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """TD targets from the target network's outputs: :math:`r + \\gamma (1 - \\text{terminated}) \\max_{a'} q'`.
+
+    Notebook 11's exercise q1. ``rewards``, ``terminated`` and ``truncated`` are ``(B,)`` float
+    tensors (1.0 = true), ``next_q`` the ``(B, n_actions)`` target-network values of the next states.
+    ``truncated`` is accepted and deliberately unused: a time-limit truncation still bootstraps.
+
+    Examples
+    --------
+    >>> one, zero = torch.ones(1), torch.zeros(1)
+    >>> td_targets(one, torch.tensor([[1.0, 2.0]]), zero, one, 0.5)  # truncated: bootstraps
+    tensor([2.])
+    >>> td_targets(one, torch.tensor([[1.0, 2.0]]), one, zero, 0.5)  # terminated: r only
+    tensor([1.])
+    """
+    return rewards + gamma * (1.0 - terminated) * next_q.max(dim=1).values
 
 
 def td_target(q_net: nn.Module, target_net: nn.Module, batch: Batch, gamma: float) -> torch.Tensor:

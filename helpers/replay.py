@@ -174,6 +174,15 @@ class ReplayBuffer:
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
+    def push(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
+        """Store one step as ``env.step`` reports it: ``terminated`` is kept, ``truncated`` is not.
+
+        Notebook 11's exercise asks for this signature (the student's ring buffer receives both flags
+        and must keep only ``terminated``); it is :meth:`add` with ``truncated`` dropped, because a
+        time-limit truncation still bootstraps.
+        """
+        self.add(obs, action, reward, next_obs, terminated)
+
     def sample(self, batch_size: int) -> Batch:
         """Draw ``batch_size`` stored transitions uniformly at random (with replacement).
 

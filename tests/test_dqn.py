@@ -294,3 +294,16 @@ def test_stop_when_solved_false_runs_the_whole_budget_and_keeps_the_solving_weig
     assert go_on.solved_at == 110 and go_on.steps == 250
     assert [e["step"] for e in go_on.evals] == [110, 220]
     assert_same_weights(go_on.state_dict, stop.state_dict)
+
+
+def test_td_targets_masks_termination_only_and_matches_td_target():
+    from helpers.dqn import td_targets
+
+    one, zero = torch.ones(1), torch.zeros(1)
+    nq = torch.tensor([[1.0, 2.0]])
+    assert td_targets(one, nq, zero, one, 0.5).tolist() == [2.0]  # truncated: still bootstraps
+    assert td_targets(one, nq, one, zero, 0.5).tolist() == [1.0]  # terminated: r only
+    batch = make_batch([1.0, 0.5], [1.0, 0.0])
+    target = ConstQ([3.0, 5.0])
+    y = td_targets(batch.rewards, target(batch.next_obs), batch.terminated, torch.zeros(2), 0.9)
+    assert torch.equal(y, td_target(None, target, batch, 0.9))

@@ -100,3 +100,10 @@ def test_errors_are_clear():
         buf.add(np.zeros((2, 4)), 0, 1.0, np.zeros(4), False)
     with pytest.raises(ValueError, match="next_obs has shape"):
         buf.add(np.zeros(4), 0, 1.0, np.zeros(3), False)
+
+
+def test_push_keeps_terminated_and_drops_truncated():
+    buf = ReplayBuffer(4, (4,), seed=0)
+    buf.push(np.zeros(4), 1, 1.0, np.ones(4), terminated=False, truncated=True)  # time limit: bootstraps
+    buf.push(np.zeros(4), 0, 1.0, np.ones(4), terminated=True, truncated=False)
+    assert buf.terminated[:2].tolist() == [0.0, 1.0] and len(buf) == 2
