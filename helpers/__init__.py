@@ -51,6 +51,9 @@ if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.env
 _ENVS = {
     "helpers/GridWorld-v0": "helpers.gridworld:GridWorldEnv",
     "helpers/MovingObstacles-v0": "helpers.moving_grid:MovingObstaclesEnv",
+    "helpers/CartPoleNoVelocity-v0": "helpers.pomdp:make_cartpole_no_velocity",
+    "helpers/CartPoleNoVelocityStack4-v0": "helpers.pomdp:make_cartpole_no_velocity_stack",
+    "helpers/Pong-v0": "helpers.atari:make_pong",
 }
 for _env_id, _entry_point in _ENVS.items():
     if _env_id not in gym.registry:

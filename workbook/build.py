@@ -48,8 +48,10 @@ PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 
 # Packages Colab already ships; the setup cell installs only the rest of pyproject's dependencies.
+# Colab ships opencv-python (the same cv2 module as opencv-python-headless): installing the headless wheel
+# on top of it would leave two copies of cv2 fighting over one folder, so the setup cell skips it.
 _COLAB_HAS = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "tqdm",
-              "nbformat", "nbclient", "imageio"}
+              "nbformat", "nbclient", "imageio", "opencv-python-headless"}
 DEFAULT_URL = "https://github.com/deep-q-workbook/deep-q-workbook"
 
 
