@@ -2,8 +2,8 @@
 
 These are the references the two notebooks' exercises fall back on (through
 :func:`helpers.fallback.yours_or_reference`), so "Run All" trains an agent even before the exercises
-are written, and :func:`train_with_fallback` keeps a training run going when a student's piece fails
-inside it.
+are written, and :func:`helpers.fallback.train_with_fallback` keeps a training run going when a
+student's piece fails inside it.
 
 REINFORCE (notebook 15)::
 
@@ -19,9 +19,6 @@ A2C (notebook 16)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,7 +26,7 @@ import torch.nn.functional as F
 __all__ = [
     "discounted_returns", "normalise_returns", "reinforce_loss",
     "n_step_returns", "a2c_loss", "a2c_loss_terms",
-    "PieceFailed", "train_with_fallback",
+
 ]
 
 
@@ -168,67 +165,3 @@ def a2c_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch.Tensor, 
 
 
 # -- training the student's pieces ------------------------------------------------------------
-
-
-class PieceFailed(Exception):
-    """A student's function raised, or returned NaN/inf, while an agent was training."""
-
-    def __init__(self, name: str, reason: str):
-        super().__init__(f"`{name}`: {reason}")
-        self.name, self.reason = name, reason
-
-
-def _finite(out: Any) -> bool:
-    if isinstance(out, torch.Tensor):
-        return bool(torch.isfinite(out.detach()).all())
-    if isinstance(out, (np.ndarray, float, int, np.floating)):
-        return bool(np.isfinite(np.asarray(out, dtype=float)).all())
-    if isinstance(out, (tuple, list)):
-        return all(_finite(x) for x in out)
-    return True
-
-
-def _guard(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            out = f(*args, **kwargs)
-        except Exception as exc:
-            text = str(exc).strip().splitlines()
-            raise PieceFailed(name, f"{type(exc).__name__}{': ' + text[0] if text else ''}") from exc
-        if not _finite(out):
-            raise PieceFailed(name, "it returned NaN or inf")
-        return out
-
-    return guarded
-
-
-def train_with_fallback(train: Callable[[dict[str, Callable[..., Any]]], Any],
-                        pieces: dict[str, Callable[..., Any]],
-                        references: Mapping[str, Callable[..., Any]]) -> Any:
-    """Run ``train(pieces)``; if one of the student's pieces fails inside it, say so and start again
-    with that piece's reference.
-
-    Parameters
-    ----------
-    train : callable
-        Trains an agent from scratch with the functions in the dict it receives.
-    pieces : dict
-        Exercise name -> the function chosen by ``yours_or_reference``. Updated in place when a piece is
-        replaced, so later cells go on with the set that worked.
-    references : mapping
-        Exercise name -> the reference from this module.
-
-    Returns
-    -------
-    Whatever ``train`` returns.
-    """
-    unknown = set(pieces) - set(references)
-    if unknown:
-        raise ValueError(f"no reference for {sorted(unknown)}: give references for every piece")
-    while True:
-        guarded = {n: f if f is references[n] else _guard(n, f) for n, f in pieces.items()}
-        try:
-            return train(guarded)
-        except PieceFailed as failure:
-            print(f"⚠️ your `{failure.name}` failed during training: {failure.reason} — continuing with the reference")
-            pieces[failure.name] = references[failure.name]

@@ -10,9 +10,7 @@ references they fall back on, and the exercises' solutions:
 * notebook 09 (Deep SARSA): :func:`epsilon_greedy` — batched ε-greedy actions from a seeded NumPy
   generator; :func:`sarsa_targets` — :math:`r + \\gamma\\,Q(s', a')` with the action actually taken next;
   :func:`sarsa_update` — the same gradient step with the SARSA target; :func:`sarsa_episode` — one
-  on-policy episode (choose A′ *before* learning, carry it over);
-* :func:`train_with_fallback` — runs a training function with the student's pieces and, if one of
-  them raises or returns a non-finite number during training, says so and reruns with the reference.
+  on-policy episode (choose A′ *before* learning, carry it over).
 
 Every batch is a set of tensors with a leading batch axis ``B``: states ``(B, n_features)`` float,
 actions ``(B,)`` integer, rewards ``(B,)`` float, and the termination flags ``(B,)`` — ``terminated``,
@@ -21,8 +19,7 @@ never ``terminated or truncated``: a truncated episode still has a future to boo
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,7 +35,6 @@ __all__ = [
     "sarsa_targets",
     "sarsa_update",
     "sarsa_episode",
-    "train_with_fallback",
     "table_net",
 ]
 
@@ -175,71 +171,6 @@ def sarsa_episode(env: Any, obs: Any, act: Callable[[Any], int],
 
 
 # --- training with the student's code, or the reference --------------------------------------------
-class StudentCodeFailed(Exception):
-    """One of the student's functions raised or returned a non-finite number during training."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"`{name}`: {reason}")
-        self.name, self.reason = name, reason
-
-
-def _non_finite(value: Any) -> bool:
-    if isinstance(value, (tuple, list)):
-        return any(_non_finite(v) for v in value)
-    if isinstance(value, torch.Tensor):
-        return bool(value.is_floating_point() and not torch.isfinite(value.detach()).all())
-    if isinstance(value, np.ndarray):
-        return bool(np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all())
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return False
-
-
-def _guard(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = fn(*args, **kwargs)
-        except StudentCodeFailed:
-            raise
-        except Exception as exc:
-            text = str(exc).strip().splitlines()
-            raise StudentCodeFailed(name, f"{type(exc).__name__}{': ' + text[0] if text else ''}") from exc
-        if _non_finite(result):
-            raise StudentCodeFailed(name, "it returned a non-finite number (nan or inf)")
-        return result
-
-    return guarded
-
-
-def train_with_fallback(train: Callable[..., Any],
-                        functions: Mapping[str, tuple[Callable[..., Any], Callable[..., Any]]]) -> Any:
-    """Run ``train(**{name: function})`` with the student's functions; on a failure, rerun with the reference.
-
-    Parameters
-    ----------
-    train : callable
-        Trains from scratch (fresh network, reseeded) with the functions it gets as keyword arguments,
-        and returns whatever the lesson needs.
-    functions : mapping
-        ``{name: (chosen, reference)}``: ``chosen`` is what :func:`helpers.fallback.yours_or_reference`
-        returned (the student's function or already the reference).
-
-    Returns
-    -------
-    Whatever ``train`` returns. When a student's function raises or returns nan/inf, a line says
-    "your `name` failed during training: … — continuing with the reference", and training restarts
-    with the reference for that function (the others stay the student's).
-    """
-    chosen = {name: pair[0] for name, pair in functions.items()}
-    while True:
-        run_with = {name: fn if fn is functions[name][1] else _guard(name, fn) for name, fn in chosen.items()}
-        try:
-            return train(**run_with)
-        except StudentCodeFailed as failure:
-            print(f"⚠️ your `{failure.name}` failed during training: {failure.reason} — continuing with the reference")
-            chosen[failure.name] = functions[failure.name][1]
-
-
 def table_net(table: Any) -> nn.Linear:
     """A linear network whose output for the one-hot row of state ``s`` is ``table[s]`` (for worked examples).
 

@@ -34,6 +34,15 @@ def test_anything_else_falls_back_with_the_reason(value, says, capsys):
     assert "using the reference implementation of `double`" in out and says in out
 
 
+def test_a_function_that_returns_none_by_design_gets_the_failed_check_named(capsys):
+    def update(target):  # changes `target` in place, wrongly
+        target.append(0)
+
+    checks = [("appends 1", lambda f: (f(box := []), box)[1] == [1])]
+    assert yours_or_reference("update", reference, checks=checks, returns_none=True, namespace={"update": update}) is reference
+    assert "fix: appends 1" in capsys.readouterr().out
+
+
 def test_looks_in_the_callers_globals(capsys):
     global triple_for_test
 
@@ -43,3 +52,50 @@ def test_looks_in_the_callers_globals(capsys):
     assert yours_or_reference("triple_for_test", reference) is triple_for_test
     with pytest.raises(ValueError, match="function name"):
         yours_or_reference("not a name", reference)
+
+
+def test_train_with_fallback_swaps_each_failing_piece_and_says_why(capsys):
+    from helpers.fallback import train_with_fallback
+
+    def reference(x):
+        return x
+
+    def crashing(x):
+        raise IndexError("index 5 is out of bounds")
+
+    runs = []
+
+    def train(p):
+        runs.append(dict(p))
+        return p["f"](1.0) + p["g"](2.0)
+
+    pieces = {"f": lambda x: float("nan"), "g": crashing}
+    assert train_with_fallback(train, pieces, {"f": reference, "g": reference}) == 3.0
+    out = capsys.readouterr().out
+    assert "your `f` failed during training: it returned a non-finite number" in out
+    assert "your `g` failed during training: IndexError: index 5 is out of bounds" in out
+    assert len(runs) == 3 and pieces == {"f": reference, "g": reference}  # updated in place
+    # a piece that already is the reference is not wrapped; nothing is printed when all goes well
+    assert train_with_fallback(lambda p: p["f"], {"f": reference}, {"f": reference}) is reference
+    assert capsys.readouterr().out == ""
+
+
+def test_train_with_fallback_keeps_the_name_of_the_inner_piece_and_the_lessons_own_errors(capsys):
+    import numpy as np
+    import torch
+
+    from helpers.fallback import train_with_fallback
+
+    def reference(x):
+        return x
+
+    def outer(x, inner):  # a student's piece calling another student's piece
+        return inner(x)
+
+    pieces = {"outer": outer, "inner": lambda x: torch.tensor([np.inf])}
+    train_with_fallback(lambda p: p["outer"](1.0, p["inner"]), pieces, {"outer": outer, "inner": reference})
+    assert "your `inner` failed" in capsys.readouterr().out
+    with pytest.raises(KeyError):
+        train_with_fallback(lambda p: {}["lesson bug"], {"f": abs}, {"f": abs})
+    with pytest.raises(ValueError, match="no reference"):
+        train_with_fallback(lambda p: None, {"h": reference}, {"f": reference})

@@ -7,14 +7,12 @@ import pytest
 import torch
 
 from helpers.pg import (
-    PieceFailed,
     a2c_loss,
     a2c_loss_terms,
     discounted_returns,
     n_step_returns,
     normalise_returns,
     reinforce_loss,
-    train_with_fallback,
 )
 
 
@@ -70,21 +68,3 @@ def test_a2c_loss_terms_and_coefficients():
     loss = a2c_loss(logits, values, actions, returns, 0.5, 0.01)
     loss.backward()
     assert torch.allclose(values.grad, 0.5 * 2 * (values - returns).detach() / 5)  # only the critic's term
-
-
-def test_train_with_fallback_swaps_a_failing_piece(capsys):
-    def reference(x):
-        return x
-
-    def broken(x):
-        raise RuntimeError("shape mismatch")
-
-    pieces = {"f": broken, "g": lambda x: float("nan")}
-    result = train_with_fallback(lambda p: p["f"](1) + p["g"](2), pieces, {"f": reference, "g": reference})
-    assert result == 3 and pieces == {"f": reference, "g": reference}
-    out = capsys.readouterr().out
-    assert "your `f` failed during training: RuntimeError: shape mismatch" in out
-    assert "your `g` failed during training: it returned NaN or inf" in out
-    with pytest.raises(ValueError, match="no reference"):
-        train_with_fallback(lambda p: None, {"h": reference}, {"f": reference})
-    assert isinstance(PieceFailed("f", "x"), Exception)

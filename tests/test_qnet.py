@@ -78,40 +78,6 @@ def test_sarsa_episode_chooses_next_action_before_learning_and_carries_it_over()
     assert [t[5] for t in calls] == [False, False]  # truncated: learn never hears `terminated`
 
 
-def test_train_with_fallback_reruns_with_the_reference_and_says_why(capsys):
-    def broken(x):
-        return float("nan")
-
-    def reference(x):
-        return x
-
-    def crashing(x):
-        raise IndexError("index 5 is out of bounds")
-
-    runs = []
-
-    def train(f, g):
-        runs.append((f, g))
-        return f(1.0) + g(2.0)
-
-    assert qnet.train_with_fallback(train, {"f": (broken, reference), "g": (crashing, reference)}) == 3.0
-    out = capsys.readouterr().out
-    assert "your `f` failed during training: it returned a non-finite number" in out
-    assert "your `g` failed during training: IndexError: index 5 is out of bounds" in out
-    assert len(runs) == 3 and runs[-1] == (reference, reference)
-    # a function that is already the reference is not wrapped; nothing is printed when all goes well
-    assert qnet.train_with_fallback(lambda f: f, {"f": (reference, reference)}) is reference
-    assert capsys.readouterr().out == ""
-
-
-def test_train_with_fallback_lets_the_lessons_own_errors_through():
-    def train(f):
-        raise KeyError("lesson bug")
-
-    with pytest.raises(KeyError):
-        qnet.train_with_fallback(train, {"f": (abs, abs)})
-
-
 def test_table_net_rejects_a_vector():
     with pytest.raises(ValueError, match="2-D"):
         qnet.table_net([1.0, 2.0])
@@ -232,5 +198,7 @@ def test_references_do_not_leak_solutions_into_the_check_cells():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_detection(bad):
-    assert qnet._non_finite(bad) and qnet._non_finite(torch.tensor([1.0, bad])) and qnet._non_finite((1.0, bad))
-    assert not qnet._non_finite(np.array([1, 2])) and not qnet._non_finite(copy.copy({"a": bad}))
+    from helpers.fallback import _non_finite
+
+    assert _non_finite(bad) and _non_finite(torch.tensor([1.0, bad])) and _non_finite((1.0, bad))
+    assert not _non_finite(np.array([1, 2])) and not _non_finite(copy.copy({"a": bad}))
