@@ -11,7 +11,10 @@ One module per concern:
 * :mod:`helpers.gridworld_render` — drawing the GridWorld's Q functions and state values;
 * :mod:`helpers.mdp`, :mod:`helpers.dp`, :mod:`helpers.tabular` — the MDP as arrays, dynamic programming,
   and the tabular MC / TD / SARSA / Q-learning updates (notebooks 05–07);
-* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per` — DQN pieces lifted from the notebooks;
+* :mod:`helpers.qnet` — the Q-network and Deep SARSA references (notebooks 08, 09);
+* :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per`, :mod:`helpers.extensions` — DQN pieces
+  lifted from the notebooks (11, 13);
+* :mod:`helpers.pg` — the REINFORCE and A2C references (notebooks 15, 16);
 * ``helpers._checks`` (private) — the one integer-argument check behind their error messages.
 
 Instructor tooling (build, grade, benchmarks) lives in the separate ``workbook`` package; nothing here
