@@ -50,6 +50,7 @@ build: $(STAMP)
 ## bench: the benchmarks (slow; prints JSON figures)
 bench: $(STAMP)
 	$(BIN)/python bench/dqn_cartpole.py
+	$(BIN)/python bench/dqn_ablation.py
 	$(BIN)/python bench/deep_sarsa.py
 	$(BIN)/python bench/dqn_extensions.py
 	$(BIN)/python bench/policy_gradient.py
