@@ -5,9 +5,9 @@ replay buffer that stores each frame once (notebook 14).
   (the agent acts every 4th frame, the observation is the max of the last two frames, up to 30 no-op
   starts, 84×84 grayscale) and ``FrameStackObservation(4)``; sticky actions stated explicitly.
   Registered as ``helpers/Pong-v0``.
-* :func:`preprocess_frame` — the *Chapter.8 DQN* notes' four steps on one RGB frame: crop, grayscale,
-  resize to 84×84, normalise to [0, 1] (notebook 14's exercise q1).
-* :func:`conv_output_size` — the side length after a convolution (exercise q2); :class:`NatureCNN` —
+* :func:`preprocess_steps` / :func:`preprocess_frame` — the *Chapter.8 DQN* notes' four steps on one RGB
+  frame: crop, grayscale, resize to 84×84, normalise to [0, 1] (notebook 14's exercise q1).
+* :func:`conv_output_size`, :func:`conv_shapes` — sizes after convolutions (exercise q2); :class:`NatureCNN` —
   the Q-network of Mnih et al. (2015): 32×8×8/4, 64×4×4/2, 64×3×3/1, 512, one output per action.
 * :class:`FrameReplayBuffer` — experience replay (경험 재생) for stacked frames: every frame is stored
   once, as ``uint8``, and each transition keeps the indices of its frames; stacks are rebuilt from the
@@ -33,8 +33,11 @@ from helpers.replay import Batch, check_sample_size
 __all__ = [
     "PONG_ID",
     "make_pong",
+    "preprocess_steps",
     "preprocess_frame",
     "conv_output_size",
+    "conv_shapes",
+    "NATURE_CONVS",
     "NatureCNN",
     "FrameReplayBuffer",
 ]
@@ -72,6 +75,7 @@ def make_pong(*, repeat_action_probability: float = 0.25, frame_skip: int = 4, n
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
     gym.register_envs(ale_py)
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no start-up banner in notebook outputs
     if not 0.0 <= repeat_action_probability <= 1.0:
         raise ValueError(f"repeat_action_probability must lie in [0, 1], got {repeat_action_probability!r}")
     env = gym.make(PONG_ID, frameskip=1, repeat_action_probability=repeat_action_probability, **kwargs)
@@ -80,28 +84,35 @@ def make_pong(*, repeat_action_probability: float = 0.25, frame_skip: int = 4, n
     return FrameStackObservation(env, check_int(stack_size, "stack_size"))
 
 
-def preprocess_frame(frame: np.ndarray, crop: tuple[int, int] | None = PONG_CROP, size: int = 84) -> np.ndarray:
-    """One RGB Atari frame → an ``(size, size)`` float32 image in [0, 1], in the notes' four steps.
+def preprocess_steps(frame: np.ndarray, crop: tuple[int, int] | None = PONG_CROP, size: int = 84) -> list[np.ndarray]:
+    """The *Chapter.8 DQN* notes' four preprocessing steps on one RGB Atari frame, each step's image.
 
-    1. **crop** rows ``crop[0]:crop[1]`` (``None``: keep all 210 rows);
-    2. **grayscale**: ``0.299 R + 0.587 G + 0.114 B``, rounded to whole gray levels as the ALE does;
+    Returns ``[cropped, gray, resized, normalised]``:
+
+    1. **crop** rows ``crop[0]:crop[1]`` (``None``: keep all rows) — ``(h, 160, 3)`` uint8;
+    2. **grayscale** ``0.299 R + 0.587 G + 0.114 B``, rounded to whole gray levels as the ALE does —
+       ``(h, 160)`` uint8;
     3. **resize** to ``size × size`` with OpenCV's area interpolation (each output pixel averages the
-       input pixels it covers), as gymnasium's ``AtariPreprocessing`` does;
-    4. **normalise**: divide by 255.
+       input pixels it covers), as gymnasium's ``AtariPreprocessing`` does — ``(size, size)`` uint8;
+    4. **normalise** to [0, 1]: divide by 255 — ``(size, size)`` float32.
 
-    ``preprocess_frame(frame, crop=None)`` equals gymnasium's ``AtariPreprocessing`` observation / 255
-    on the same (single, un-pooled) frame.
+    With ``crop=None`` the result equals gymnasium's ``AtariPreprocessing`` observation / 255 on the
+    same (single, un-pooled) frame. Notebook 14's exercise q1.
     """
     import cv2
 
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"expected one RGB frame of shape (height, width, 3), got shape {frame.shape}")
-    if crop is not None:
-        frame = frame[crop[0]:crop[1]]
-    gray = np.rint(frame @ np.array(GRAY_WEIGHTS)).astype(np.uint8)
-    small = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
-    return small.astype(np.float32) / 255.0
+    cropped = frame if crop is None else frame[crop[0]:crop[1]]
+    gray = np.rint(cropped @ np.array(GRAY_WEIGHTS)).astype(np.uint8)
+    resized = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
+    return [cropped, gray, resized, resized.astype(np.float32) / 255.0]
+
+
+def preprocess_frame(frame: np.ndarray, crop: tuple[int, int] | None = PONG_CROP, size: int = 84) -> np.ndarray:
+    """One RGB Atari frame → an ``(size, size)`` float32 image in [0, 1] (the last of :func:`preprocess_steps`)."""
+    return preprocess_steps(frame, crop, size)[-1]
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
@@ -111,6 +122,26 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
     20
     """
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_shapes(in_shape: Sequence[int], convs: Sequence[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The ``(channels, height, width)`` after each convolution of ``convs`` (no padding).
+
+    ``in_shape`` is ``(C, H, W)``; each conv is ``(out_channels, kernel, stride)``. Notebook 14's
+    exercise q2.
+
+    >>> conv_shapes((4, 84, 84), [(32, 8, 4), (64, 4, 2), (64, 3, 1)])
+    [(32, 20, 20), (64, 9, 9), (64, 7, 7)]
+    """
+    _, h, w = (int(d) for d in in_shape)
+    shapes = []
+    for out_channels, kernel, stride in convs:
+        h, w = conv_output_size(h, kernel, stride), conv_output_size(w, kernel, stride)
+        shapes.append((int(out_channels), h, w))
+    return shapes
+
+
+NATURE_CONVS = [(32, 8, 4), (64, 4, 2), (64, 3, 1)]  # (filters, kernel, stride) of Mnih et al. (2015)
 
 
 class NatureCNN(nn.Module):
