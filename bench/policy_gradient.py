@@ -1,7 +1,7 @@
-"""Benchmark: REINFORCE (notebook 15) and A2C (notebook 16) on CartPole-v1, over seeds.
+"""Benchmark: REINFORCE (notebook 15), A2C (notebook 16) and A3C (notebook 17) on CartPole-v1, over seeds.
 
-Runs ``solutions/15_policy_gradient.ipynb`` and ``solutions/16_actor_critic.ipynb`` top to bottom once per
-seed in a fresh kernel with ``SEED`` injected (``workbook.run.run_with_metrics``) and reads the figures
+Runs ``solutions/15_policy_gradient.ipynb``, ``solutions/16_actor_critic.ipynb`` and ``solutions/17_a3c.ipynb``
+top to bottom once per seed in a fresh kernel with ``SEED`` injected (``workbook.run.run_with_metrics``) and reads the figures
 from each notebook's own variables afterwards (:data:`COLLECT`), so the lessons hold no benchmark code.
 Prints one JSON object per run and, last, one summary object per algorithm: how many seeds reached the
 course's confirmed solve, the median episodes (REINFORCE) or environment steps (A2C) to it, and the
@@ -11,10 +11,16 @@ training return over the last 50 episodes of each variant).
 
     python bench/policy_gradient.py --seeds 5
     python bench/policy_gradient.py --seeds 3 --only a2c
+    python bench/policy_gradient.py --seeds 5 --only a3c
+
+A3C (notebook 17: two spawned actor-learner processes, Hogwild updates) is not deterministic: the seed
+fixes each worker's environment and sampling, not which worker writes first, so its figures are counts
+and medians over runs, and a rerun of one seed may differ. Its runs also report the notebook's own
+one-run comparison with A2C (``a2c_*``: A2C's steps to solve, wall and CPU seconds in the same run).
 
 Targets (issue #8): REINFORCE solves within 600 episodes and A2C within 100 000 environment steps, on at
-least 4 of 5 seeds. A run counts as solved when the notebook's own confirmed solve was reached within
-the budget; a failing cell (a failed solve assertion, or a timing check on a busy machine) is reported
+least 4 of 5 seeds; (issue #16) A3C with 2 workers within 100 000 environment steps in at least 4 of 5
+runs. A run counts as solved when the notebook's own confirmed solve was reached within the budget; a failing cell (a failed solve assertion, or a timing check on a busy machine) is reported
 with the run as ``error``, and the benchmark goes on. Wall-clock figures depend on the machine and on
 what else runs on it.
 """
@@ -50,12 +56,28 @@ COLLECT = {
         "sampled_mean": "float(sampled.mean())",
         "train_seconds": "train_seconds",
     },
+    "a3c": {
+        "solved": "a3c_run.solved_at is not None",
+        "env_steps": "a3c_run.solved_at or a3c_run.steps",
+        "confirm_mean": "a3c_run.check.confirm_mean if a3c_run.check else None",
+        "train_seconds": "a3c_run.seconds",
+        "cpu_seconds": "a3c_run.cpu_seconds",
+        "startup_seconds": "a3c_run.startup_seconds",
+        "lost_increments": "a3c_run.updates - a3c_run.shared_adam_steps",
+        "a2c_env_steps": "a2c_run.solved_at",
+        "a2c_seconds": "a2c_run.seconds",
+        "a2c_cpu_seconds": "a2c_run.cpu_seconds",
+    },
 }
+
+#: A3C's extra figures, reported per run and as medians.
+A3C_EXTRA = ("cpu_seconds", "startup_seconds", "lost_increments", "a2c_env_steps", "a2c_seconds", "a2c_cpu_seconds")
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)
     "reinforce": (ROOT / "solutions" / "15_policy_gradient.ipynb", "episodes", 600),
     "a2c": (ROOT / "solutions" / "16_actor_critic.ipynb", "env_steps", 100_000),
+    "a3c": (ROOT / "solutions" / "17_a3c.ipynb", "env_steps", 100_000),
 }
 
 
@@ -78,7 +100,12 @@ def run_one(algorithm: str, seed: int, timeout: float) -> dict:
         "wall_s": round(wall, 1),
         "error": error,
         **({"compare_last50": metrics["compare_last50"]} if metrics.get("compare_last50") else {}),
+        **({k: _round(metrics.get(k)) for k in A3C_EXTRA} if algorithm == "a3c" else {}),
     }
+
+
+def _round(value):
+    return round(value, 1) if isinstance(value, float) else value
 
 
 def summarise(algorithm: str, runs: list[dict]) -> dict:
@@ -101,6 +128,7 @@ def summarise(algorithm: str, runs: list[dict]) -> dict:
         "target_met": len(solved) >= 0.8 * len(runs),
         **({"compare_last50_mean": {w: round(statistics.mean(r["compare_last50"][w] for r in compare), 1)
                                     for w in compare[0]["compare_last50"]}} if compare else {}),
+        **({f"median_{k}": median([r[k] for r in runs]) for k in A3C_EXTRA} if algorithm == "a3c" else {}),
     }
 
 
