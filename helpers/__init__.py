@@ -14,6 +14,8 @@ One module per concern:
 * :mod:`helpers.qnet` — the Q-network and Deep SARSA references (notebooks 08, 09);
 * :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per`, :mod:`helpers.extensions` — DQN pieces
   lifted from the notebooks (11, 13);
+* :mod:`helpers.atari`, :mod:`helpers.pomdp` — Atari Pong, the Nature CNN and a frame replay buffer;
+  CartPole with the velocities hidden (notebook 14);
 * :mod:`helpers.pg` — the REINFORCE and A2C references (notebooks 15, 16);
 * ``helpers._checks`` (private) — the one integer-argument check behind their error messages.
 
