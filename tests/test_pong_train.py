@@ -1,0 +1,144 @@
+"""workbook.pong_train and bench/dqn_pong.py (issue 18) on a tiny run: a resumed run equals the run that never
+stopped (same bytes), the recorded command reproduces the first checkpoint, the evaluation reports the
+shipped weights or skips cleanly without them. About 30 s on two cores (three 300-step Pong runs, one game)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from workbook.pong_train import (
+    PongConfig,
+    checkpoints,
+    episode_seed,
+    load_weights,
+    make_env,
+    read_curve,
+    sha256,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import dqn_pong  # noqa: E402
+
+# 300 agent steps in episodes cut at 70 (boundaries at 70, 140, 210, 280), learning from step 100, a
+# 200-transition buffer (it wraps), ε decaying over the whole run: the checkpoint due at 150 lands at 210,
+# mid-learning and mid-decay.
+TINY = ["--set", "total_steps=300", "--set", "learning_starts=100", "--set", "buffer_size=200",
+        "--set", "max_episode_steps=70", "--set", "exploration_fraction=1.0", "--set", "target_update_interval=50",
+        "--checkpoint-every", "150", "--keep", "100"]  # fmt: skip
+DETERMINISTIC = ["step", "episode", "return", "length", "epsilon", "loss_mean", "updates"]  # curve.csv minus wall_s
+
+
+def train(run_dir: Path, *extra: str) -> None:
+    assert dqn_pong.main(["--train", "--run-dir", str(run_dir), *TINY, *extra]) == 0
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("pong") / "uninterrupted"
+    train(run_dir)
+    return run_dir
+
+
+def test_resumed_run_equals_uninterrupted(uninterrupted, tmp_path, capsys):
+    assert [p.name for p in checkpoints(uninterrupted)] == ["ckpt-000000210", "ckpt-000000300"]
+    resumed = tmp_path / "resumed"
+    train(resumed, "--until", "150")
+    assert [p.name for p in checkpoints(resumed)] == ["ckpt-000000210"], "--until 150 stops after the checkpoint at 210"
+    assert json.loads((resumed / "record.json").read_text())["status"] == "stopped"
+    state = torch.load(resumed / "ckpt-000000210" / "state.pt", weights_only=False)
+    assert state["buffer"]["added"] > 200 and state["updates"] > 0, "the checkpoint lies past a buffer wrap and updates"
+    assert dqn_pong.main(["--train", "--resume", "--run-dir", str(resumed)]) == 0
+    assert "resuming from" in capsys.readouterr().err
+
+    a = torch.load(uninterrupted / "ckpt-000000300" / "state.pt", weights_only=False)
+    b = torch.load(resumed / "ckpt-000000300" / "state.pt", weights_only=False)
+    for net in ("q_net", "target_net"):
+        for name, tensor in a[net].items():
+            assert torch.equal(tensor, b[net][name]), f"{net}.{name} differs after resuming"
+    assert np.array_equal(a["buffer"]["frames"].numpy(), b["buffer"]["frames"].numpy())
+    assert a["rng"]["explore"] == b["rng"]["explore"] and a["buffer"]["rng"] == b["buffer"]["rng"]
+    assert sha256(uninterrupted / "ckpt-000000300" / "state.pt") == sha256(resumed / "ckpt-000000300" / "state.pt"), \
+        "same content but different bytes"
+
+    curve_a, curve_b = read_curve(uninterrupted / "curve.csv"), read_curve(resumed / "curve.csv")
+    assert len(curve_a) == 4 and [r["step"] for r in curve_a] == ["70", "140", "210", "280"]
+    assert [[r[k] for k in DETERMINISTIC] for r in curve_a] == [[r[k] for k in DETERMINISTIC] for r in curve_b], \
+        "the resumed run's returns and losses differ"
+    assert curve_a[-1]["loss_mean"] != "", "the losses are compared, not empty"
+    record = json.loads((resumed / "record.json").read_text())
+    assert record["status"] == "finished" and record["steps"] == 300
+    assert [(s["start_step"], s["end_step"]) for s in record["segments"]] == [(0, 210), (210, 300)]
+
+
+def test_record_names_the_run_and_its_command_reproduces_the_first_checkpoint(uninterrupted):
+    record = json.loads((uninterrupted / "record.json").read_text())
+    assert record["status"] == "finished" and record["seed"] == 0 and record["steps"] == 300
+    assert record["commit"] is None or len(record["commit"]) == 40
+    assert record["command"].startswith("python bench/dqn_pong.py --train --run-dir ")
+    assert record["config"]["total_steps"] == 300 and "repeat_action_probability 0" in record["protocol"]
+    assert record["train_wall_s"] > 0 and record["episodes"] == 4
+    first = record["first_checkpoint"]
+    assert first == {"step": 210, "sha256": sha256(uninterrupted / "ckpt-000000210" / "state.pt")}
+    result = dqn_pong.reproduce(uninterrupted / "record.json")  # runs the recorded argv again, in a subprocess
+    assert result["status"] == "reproduced", result
+
+
+def test_each_episode_start_depends_only_on_its_number():
+    env = make_env(PongConfig(repeat_action_probability=0.25, max_episode_steps=None))
+
+    def start(episode: int) -> list[np.ndarray]:
+        obs, _ = env.reset(seed=episode_seed(0, episode))
+        frames = [obs]
+        for t in range(30):
+            frames.append(env.step(t % 6)[0])
+        return frames
+
+    fresh = start(3)
+    start(0)  # another episode in between: nothing of it may carry over
+    again = start(3)
+    assert all(np.array_equal(x, y) for x, y in zip(fresh, again))
+    assert episode_seed(0, 3) != episode_seed(0, 4) != episode_seed(1, 3)
+    env.close()
+
+
+def test_evaluation_without_weights_skips_cleanly(tmp_path, capsys):
+    assert dqn_pong.main(["--weights", str(tmp_path / "missing.pt")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "no shipped weights" in out[0] and json.loads(out[-1]) == {"status": "no shipped weights"}
+
+
+def test_export_and_evaluate(uninterrupted, tmp_path, capsys):
+    out = tmp_path / "pong_dqn.pt"
+    assert dqn_pong.main(["--export", str(uninterrupted), "--weights-out", str(out)]) == 0
+    assert out.stat().st_size < 10 * 2**20
+    net, meta = load_weights(out)
+    final = torch.load(uninterrupted / "ckpt-000000300" / "state.pt", weights_only=False)["q_net"]
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in final.items())
+    assert meta["train_steps"] == 300 and meta["command"].startswith("python bench/dqn_pong.py")
+    capsys.readouterr()
+    assert dqn_pong.main(["--weights", str(out), "--episodes", "1"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    summary = lines[-1]
+    assert summary["episodes"] == 1 and summary["train_steps"] == 300 and summary["train_wall_s"] > 0
+    assert -21 <= summary["mean_return"] <= 21 and "epsilon-greedy 0.05" in summary["protocol"]
+    assert lines[0]["length"] > 0
+
+
+def test_config_overrides_and_option_replacement():
+    cfg = PongConfig.from_overrides(["total_steps=300", "loss=mse", "max_episode_steps=null"])
+    assert (cfg.total_steps, cfg.loss, cfg.max_episode_steps, cfg.exploration_steps) == (300, "mse", None, 30)
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        PongConfig.from_overrides(["no_such_field=1"])
+    with pytest.raises(ValueError, match="learning_starts"):
+        PongConfig(learning_starts=1)
+    argv = ["--train", "--run-dir", "/a", "--until=5", "--set", "seed=1"]
+    assert dqn_pong.replace_options(argv, {"--run-dir": "/b", "--until": "9"}) == \
+        ["--train", "--set", "seed=1", "--run-dir", "/b", "--until", "9"]
