@@ -85,7 +85,7 @@ def evaluate(policy: Policy, env: str | Callable[[], gym.Env] = "CartPole-v1", n
                                  f"action(s) for a batch of {len(alive)} observations: it must return one per row")
             still = []
             for i, a in zip(alive, actions):
-                obs[i], r, term, trunc, _ = envs[i].step(a.item() if hasattr(a, "item") else a)
+                obs[i], r, term, trunc, _ = envs[i].step(a.item() if np.ndim(a) == 0 else a)  # Box actions stay arrays
                 returns[i] += float(r)
                 steps[i] += 1
                 if not (term or trunc or (max_steps is not None and steps[i] >= max_steps)):

@@ -114,3 +114,9 @@ def test_bad_arguments_are_explained():
         evaluate(left, 42, 1)
     with pytest.raises(ValueError, match="give both"):
         evaluate(left, n_episodes=2, stop_below=475.0)
+
+
+def test_continuous_actions_are_passed_as_arrays():
+    # Pendulum's action is a Box of shape (1,): a scalar would break its step
+    returns = evaluate(lambda obs: np.zeros((len(obs), 1), dtype=np.float32), "Pendulum-v1", n_episodes=2, seed=0)
+    assert returns.shape == (2,) and np.all(returns < 0)
