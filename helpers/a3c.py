@@ -25,8 +25,9 @@ event is set, and send their finished episodes and, every ``eval_every`` global 
 global weights to the main process, which evaluates every snapshot in order with the course's
 :func:`~helpers.evaluation.confirmed_solve` and stops everyone at the first confirmed solve.
 
-:func:`train_a2c` is notebook 16's synchronous A2C (one process, ``N_ENVS`` environments in lock-step)
-with the same network and losses, for the comparison.
+The network is notebook 16's :class:`helpers.pg.ActorCritic`; notebook 17 compares A3C with notebook
+16's synchronous A2C, :func:`helpers.pg.train_a2c` (whose defaults, :class:`helpers.pg.A2CConfig`, hold
+the same shared hyperparameters as :class:`A3CConfig`).
 
 Hogwild updates are not deterministic: which worker writes first depends on the operating system's
 scheduling, so a seed fixes each worker's environment and sampling but not the outcome of a run.
@@ -51,14 +52,15 @@ import torch.nn as nn
 from helpers import pg
 from helpers.evaluation import SolveCheck, confirmed_solve, greedy
 from helpers.fallback import StudentCodeFailed
+from helpers.pg import ActorCritic  # notebook 16's network, re-exported: a3c.ActorCritic
 
 __all__ = ["A3CConfig", "ActorCritic", "SharedAdam", "push_and_pull", "actor_learner", "train_a3c",
-           "train_a2c", "TrainResult"]
+           "TrainResult"]
 
 
 @dataclass(frozen=True)
 class A3CConfig:
-    """Hyperparameters of A3C (and of :func:`train_a2c`, which reads the shared ones).
+    """Hyperparameters of A3C; the ones it shares with A2C default to :class:`helpers.pg.A2CConfig`'s.
 
     ``total_steps`` is the environment-step budget of all workers together; ``timeout`` (seconds) stops a
     run that takes too long, whatever the budget says.
@@ -75,11 +77,10 @@ class A3CConfig:
     total_steps: int = 200_000
     eval_every: int = 256  # the course's solve rule: a greedy check at least every 256 env steps
     timeout: float = 120.0
-    n_envs: int = 8  # A2C only: synchronous environments
     env_id: str = "CartPole-v1"
 
     def __post_init__(self) -> None:
-        for name in ("n_workers", "n_steps", "hidden", "total_steps", "eval_every", "n_envs"):
+        for name in ("n_workers", "n_steps", "hidden", "total_steps", "eval_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -87,24 +88,6 @@ class A3CConfig:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be positive seconds, got {self.timeout}")
-
-
-class ActorCritic(nn.Module):
-    """Notebook 16's two networks: the actor π_θ(a|s) (logits out) and the critic V_v(s), each
-    ``obs → hidden → hidden → out`` with tanh."""
-
-    def __init__(self, obs_dim: int = 4, n_actions: int = 2, hidden: int = 64):
-        super().__init__()
-
-        def mlp(n_out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
-                                 nn.Linear(hidden, n_out))
-
-        self.actor = mlp(n_actions)
-        self.critic = mlp(1)
-
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.actor(obs), self.critic(obs).squeeze(-1)  # logits, V(s)
 
 
 class SharedAdam(torch.optim.Optimizer):
@@ -246,7 +229,7 @@ def actor_learner(rank: int, global_model: ActorCritic, optimizer: torch.optim.O
 
 @dataclass
 class TrainResult:
-    """What a training run returns: the final (or confirmed) weights and the history for plotting."""
+    """What :func:`train_a3c` returns: the final (or confirmed) weights and the history for plotting."""
 
     model: ActorCritic
     solved_at: int | None
@@ -260,10 +243,10 @@ class TrainResult:
     eval_seconds: list[float] = field(default_factory=list)  # wall seconds since the start, per check
     updates: int = 0
     timed_out: bool = False
-    cpu_seconds: float = 0.0  # all processes: the main one and (A3C) every worker
-    startup_seconds: float = 0.0  # A3C: until every worker process had started and built its network
-    worker_updates: list[int] = field(default_factory=list)  # A3C: pushes per actor-learner
-    shared_adam_steps: int = 0  # A3C: the step count in the shared Adam statistics
+    cpu_seconds: float = 0.0  # all processes: the main one and every worker
+    startup_seconds: float = 0.0  # until every worker process had started and built its network
+    worker_updates: list[int] = field(default_factory=list)  # pushes per actor-learner
+    shared_adam_steps: int = 0  # the step count in the shared Adam statistics
 
 
 def _check(model: ActorCritic) -> SolveCheck:
@@ -383,77 +366,3 @@ def _join(workers: list[Any], messages: Any, grace: float = 5.0) -> list[tuple]:
     messages.close()
     messages.join_thread()
     return drained
-
-
-# -- the synchronous baseline: notebook 16's A2C ------------------------------------------------
-
-
-def train_a2c(cfg: A3CConfig = A3CConfig(), seed: int = 0) -> TrainResult:
-    """Notebook 16's A2C: ``cfg.n_envs`` CartPoles stepped in lock-step (``SAME_STEP`` autoreset), one
-    update per ``n_envs × n_steps`` transitions, a confirmed-solve check every ``cfg.eval_every``
-    environment steps, the same network, losses and optimizer settings as :func:`train_a3c`."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    envs = gym.make_vec(cfg.env_id, num_envs=cfg.n_envs, vectorization_mode="sync",
-                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
-    model = ActorCritic(envs.single_observation_space.shape[0], int(envs.single_action_space.n), cfg.hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    result = TrainResult(model=model, solved_at=None, steps=0, seconds=0.0)
-    obs, _ = envs.reset(seed=seed)
-    sums = np.zeros(cfg.n_envs)
-    steps, next_eval = 0, cfg.eval_every
-    start, cpu_start = time.perf_counter(), time.process_time()
-    try:
-        while steps < cfg.total_steps:
-            if time.perf_counter() - start > cfg.timeout:
-                result.timed_out = True
-                break
-            batch: dict[str, list[Any]] = {k: [] for k in ("obs", "actions", "rewards", "terminated",
-                                                           "truncated", "final_values")}
-            for _ in range(cfg.n_steps):
-                with torch.no_grad():
-                    logits, _ = model(torch.as_tensor(obs, dtype=torch.float32))
-                    actions = torch.multinomial(torch.softmax(logits, -1), 1).squeeze(1).numpy()
-                next_obs, rewards, term, trunc, info = envs.step(actions)
-                final_values = np.zeros(cfg.n_envs, np.float32)
-                if trunc.any():
-                    final_obs = np.stack([info["final_obs"][i] if trunc[i] else next_obs[i]
-                                          for i in range(cfg.n_envs)])
-                    with torch.no_grad():
-                        final_values = model(torch.as_tensor(final_obs, dtype=torch.float32))[1].numpy()
-                for key, value in zip(batch, (obs, actions, rewards, term, trunc, final_values)):
-                    batch[key].append(value)
-                obs = next_obs
-                sums += rewards
-                steps += cfg.n_envs
-                for i in np.flatnonzero(term | trunc):
-                    result.episode_steps.append(steps)
-                    result.episode_returns.append(float(sums[i]))
-                    sums[i] = 0.0
-            arrays = {k: np.array(v) for k, v in batch.items()}
-            with torch.no_grad():
-                last_values = model(torch.as_tensor(obs, dtype=torch.float32))[1].numpy()
-            returns = pg.n_step_returns(arrays["rewards"], arrays["terminated"], arrays["truncated"],
-                                        arrays["final_values"], last_values, cfg.gamma)
-            logits, values = model(torch.as_tensor(arrays["obs"], dtype=torch.float32).reshape(-1, obs.shape[1]))
-            loss = pg.a2c_loss(logits, values, torch.as_tensor(arrays["actions"]).reshape(-1),
-                               torch.as_tensor(returns).reshape(-1), cfg.value_coef, cfg.entropy_coef)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            result.updates += 1
-            if steps >= next_eval:
-                next_eval += cfg.eval_every
-                check = _check(model)
-                result.eval_steps.append(steps)
-                result.eval_mean.append(check.quick_mean)
-                result.eval_seconds.append(time.perf_counter() - start)
-                if check.solved:
-                    result.solved_at, result.check = steps, check
-                    break
-    finally:
-        envs.close()
-    result.steps, result.seconds = steps, time.perf_counter() - start
-    result.cpu_seconds = time.process_time() - cpu_start
-    return result

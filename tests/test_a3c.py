@@ -91,3 +91,14 @@ def test_a_failing_push_becomes_piece_failed_and_a_timeout_stops_everything():
     assert multiprocessing.active_children() == []
     result = train_a3c(A3CConfig(total_steps=10**9, timeout=1.0), seed=0)
     assert result.timed_out and result.solved_at is None and multiprocessing.active_children() == []
+
+
+def test_a3c_shares_notebook_16s_network_and_hyperparameters():
+    from dataclasses import fields
+
+    from helpers import a3c, pg
+
+    assert a3c.ActorCritic is pg.ActorCritic and not hasattr(a3c, "train_a2c")  # one A2C: helpers.pg
+    shared = {f.name for f in fields(pg.A2CConfig)} & {f.name for f in fields(A3CConfig)} - {"timeout"}
+    assert shared >= {"n_steps", "gamma", "lr", "value_coef", "entropy_coef", "max_grad_norm", "hidden", "eval_every"}
+    assert all(getattr(pg.A2CConfig(), name) == getattr(A3CConfig(), name) for name in shared)

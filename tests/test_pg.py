@@ -1,4 +1,4 @@
-"""helpers.pg: the REINFORCE and A2C references of notebooks 15 and 16, and training with fallback."""
+"""helpers.pg: the REINFORCE and A2C references of notebooks 15 and 16, and notebook 16's A2C loop."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import pytest
 import torch
 
 from helpers.pg import (
+    REFERENCE_PIECES,
+    A2CConfig,
+    ActorCritic,
     a2c_loss,
     a2c_loss_terms,
     discounted_returns,
     n_step_returns,
     normalise_returns,
     reinforce_loss,
+    train_a2c,
 )
 
 
@@ -68,3 +72,34 @@ def test_a2c_loss_terms_and_coefficients():
     loss = a2c_loss(logits, values, actions, returns, 0.5, 0.01)
     loss.backward()
     assert torch.allclose(values.grad, 0.5 * 2 * (values - returns).detach() / 5)  # only the critic's term
+
+
+def test_a2c_config_checks_its_values():
+    assert A2CConfig().n_envs * A2CConfig().n_steps == 128 and A2CConfig().timeout is None
+    with pytest.raises(ValueError, match="n_envs"):
+        A2CConfig(n_envs=0)
+    with pytest.raises(ValueError, match="gamma"):
+        A2CConfig(gamma=1.5)
+    with pytest.raises(ValueError, match="timeout"):
+        A2CConfig(timeout=0)
+
+
+def test_train_a2c_short_run_is_repeatable_and_uses_the_pieces():
+    calls = {"n_step_returns": 0, "a2c_loss": 0}
+
+    def counted(name):
+        def piece(*args):
+            calls[name] += 1
+            return REFERENCE_PIECES[name](*args)
+        return piece
+
+    cfg = A2CConfig(n_envs=4, n_steps=8)  # 32 transitions per update
+    model, history = train_a2c(3, {k: counted(k) for k in calls}, total_steps=256, config=cfg, progress=False)
+    assert isinstance(model, ActorCritic)
+    assert history["steps"] == 256 and len(history["losses"]) == 8 and calls == {"n_step_returns": 8, "a2c_loss": 8}
+    assert set(history["losses"][0]) == {"actor", "critic", "entropy"}
+    assert history["eval_steps"] == [256] and len(history["eval_seconds"]) == 1 and history["solved_at"] is None
+    assert sum(history["episode_returns"]) <= 256 and history["cpu_seconds"] > 0 and not history["timed_out"]
+    again, history2 = train_a2c(3, None, total_steps=256, config=cfg, progress=False)  # None: the references
+    assert history2["episode_returns"] == history["episode_returns"]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
