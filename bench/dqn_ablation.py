@@ -31,8 +31,6 @@ COLLECT = {
     "total_steps": "CONFIG.total_steps",
     "seeds": "SEEDS",
     "summary": "summary",
-    "runs": "[{k: r[k] for k in ('variant', 'seed', 'solved_at', 'final_mean', 'run_mean', 'max_q0', "
-            "'first_limit_step', 'cpu_s')} for r in runs]",
 }
 
 
@@ -84,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name, s in summary.items()
         },
-        "runs": metrics.get("runs"),
         "wall_s": round(wall, 1),
     }
     if run.error:
