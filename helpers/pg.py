@@ -308,8 +308,8 @@ def train_a2c(seed: int, pieces: Mapping[str, Callable[..., Any]] | None = None,
     ----------
     seed : int
     pieces : mapping, optional
-        ``{"n_step_returns": …, "a2c_loss": …}`` with notebook 16's signatures; missing ones (or
-        ``None``) are :data:`REFERENCE_PIECES`.
+        ``{"n_step_returns": …, "a2c_loss": …}`` with notebook 16's signatures; a missing (or ``None``)
+        piece, or ``pieces=None``, is the reference in :data:`REFERENCE_PIECES`.
     total_steps : int
         Environment-step budget, all environments together.
     config : A2CConfig
@@ -332,7 +332,10 @@ def train_a2c(seed: int, pieces: Mapping[str, Callable[..., Any]] | None = None,
     from helpers import seed_everything
     from helpers.evaluation import confirmed_solve, greedy
 
-    pieces = {**REFERENCE_PIECES, **(pieces or {})}
+    unknown = set(pieces or {}) - set(REFERENCE_PIECES)
+    if unknown:
+        raise ValueError(f"unknown pieces {sorted(unknown)}: train_a2c takes {sorted(REFERENCE_PIECES)}")
+    pieces = {name: (pieces or {}).get(name) or reference for name, reference in REFERENCE_PIECES.items()}
     cfg = config
     start, cpu_start = time.perf_counter(), time.process_time()
     seed_everything(seed)

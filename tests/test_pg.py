@@ -103,3 +103,5 @@ def test_train_a2c_short_run_is_repeatable_and_uses_the_pieces():
     again, history2 = train_a2c(3, None, total_steps=256, config=cfg, progress=False)  # None: the references
     assert history2["episode_returns"] == history["episode_returns"]
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(ValueError, match="unknown pieces"):
+        train_a2c(3, {"td_advantage": None}, total_steps=32, config=cfg, progress=False)
