@@ -99,6 +99,9 @@ def run_training(args: argparse.Namespace, argv: list[str]) -> int:
             print("--resume takes the configuration from the checkpoint; --set is ignored", file=sys.stderr)
         trainer = Trainer.from_checkpoint(found[-1], device=args.device, threads=args.threads)
         print(f"resuming from {found[-1]} (step {trainer.step}, episode {trainer.episode})", file=sys.stderr)
+        if trainer.step >= trainer.config.total_steps:
+            print(f"the run in {run_dir} is finished ({trainer.step} steps): nothing to resume", file=sys.stderr)
+            return 0
     else:
         if checkpoints(run_dir):
             print(f"{run_dir} already holds checkpoints: pass --resume, or another --run-dir", file=sys.stderr)
