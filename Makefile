@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check helpers workbook tests bench solutions lectures
 
 unit: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) tests
+	$(BIN)/pytest -n $(JOBS) --dist loadfile tests
 
 check: $(STAMP)
 	$(BIN)/workbook build --check

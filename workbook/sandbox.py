@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,14 +76,15 @@ def _readonly_needs() -> list[str]:
 
 def _command(bwrap: str, tmp: str, uid: int | None, cell_timeout: float, total_timeout: float,
              limits: Limits) -> list[str]:
-    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     homes = {os.path.realpath(h) for h in (os.path.expanduser("~"), "/root") if os.path.isdir(h)}
-    for home in sorted(homes):
-        cmd += ["--tmpfs", home]  # a private, empty home: the grader's own files are out of sight
+    # A private, empty /tmp and home: the grader's own files are out of sight …
+    for private, perms in [(os.path.realpath("/tmp"), "1777")] + [(home, "0755") for home in sorted(homes)]:
+        cmd += ["--perms", perms, "--tmpfs", private]
         made = set()
-        for need in _readonly_needs():  # … except what the worker needs (e.g. a venv under $HOME)
-            if need.startswith(home + os.sep):
-                parents = [str(p) for p in reversed(Path(need).parents) if str(p).startswith(home + os.sep)]
+        for need in _readonly_needs():  # … except what the worker needs (a venv under $HOME, a checkout in /tmp)
+            if need.startswith(private + os.sep):
+                parents = [str(p) for p in reversed(Path(need).parents) if str(p).startswith(private + os.sep)]
                 for d in parents:  # traversable by the unprivileged uid
                     if d not in made:
                         made.add(d)
@@ -123,6 +125,9 @@ def run(nb_json: str, cell_timeout: float, total_timeout: float, limits: Limits 
                 proc.kill()  # bwrap's child dies with it, and with that child the whole PID namespace
                 proc.wait()
                 return "timeout", "the sandbox ran past its time limit"
+            finally:
+                if uid is not None:
+                    _reap(uid)
             err.seek(0)
             tail = err.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
         result = _read_result(Path(tmp, "out.json"))
@@ -132,6 +137,32 @@ def run(nb_json: str, cell_timeout: float, total_timeout: float, limits: Limits 
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:  # the real uid: /proc/PID itself belongs to root once a process has changed its uid
+                status = Path(f"/proc/{entry}/status").read_text()
+                if int(status.split("\nUid:")[1].split()[0]) == uid:
+                    pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def _reap(uid: int, seconds: float = 10.0) -> None:
+    """Return only once no process of the submission's uid is left: the PID namespace dies with bwrap,
+    but its processes can still be on their way out for a moment; stragglers get SIGKILL."""
+    deadline = time.monotonic() + seconds
+    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
 
 
 def _read_result(path: Path) -> tuple[str, str] | None:
