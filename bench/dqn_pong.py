@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,8 @@ def run_training(args: argparse.Namespace, argv: list[str]) -> int:
             print(f"{run_dir} already holds checkpoints: pass --resume, or another --run-dir", file=sys.stderr)
             return 2
         trainer = Trainer(PongConfig.from_overrides(args.set), device=args.device, threads=args.threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "pid").write_text(f"{os.getpid()}\n")  # `kill -STOP $(cat RUN_DIR/pid)` pauses this run
     record = trainer.run(run_dir, checkpoint_every=args.checkpoint_every, keep=args.keep, until=args.until,
                          record_dir=args.record_dir, argv=argv)
     emit({k: record[k] for k in ("status", "steps", "episodes", "train_wall_s", "train_cpu_s",
