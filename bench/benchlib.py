@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 #: The repository root; put on ``sys.path`` so ``helpers`` imports even when it is not installed.
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,30 @@ def parse_seed_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
     if args.timeout <= 0:
         parser.error(f"--timeout must be positive, got {args.timeout}")
     return args
+
+
+def add_budget_argument(parser: argparse.ArgumentParser) -> None:
+    """``--total-steps``: the notebook's step budget per run (default: the notebook's own)."""
+    parser.add_argument("--total-steps", type=int, default=None, help="step budget per run (default: the notebook's)")
+
+
+def seed_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The values injected into a notebook that loops over ``SEEDS`` (and ``TOTAL_STEPS`` when given)."""
+    params: dict[str, Any] = {"SEEDS": list(seed_range(args))}
+    if getattr(args, "total_steps", None) is not None:
+        params["TOTAL_STEPS"] = args.total_steps
+    return params
+
+
+def run_notebook(notebook: Path, parameters: dict[str, Any], collect: dict[str, str], timeout: float):
+    """Run a solutions notebook once with ``parameters`` injected and read ``collect`` back
+    (``workbook.run.run_with_metrics``); a failing cell is reported on stderr, the figures are read anyway."""
+    from workbook.run import run_with_metrics
+
+    run = run_with_metrics(notebook, parameters, collect=collect, timeout=timeout)
+    if run.error:
+        print(f"notebook reported: {run.error}", file=sys.stderr)
+    return run
 
 
 def seed_range(args: argparse.Namespace) -> range:

@@ -20,9 +20,14 @@ from __future__ import annotations
 import json
 import sys
 
-from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
-
-from workbook.run import run_with_metrics
+from benchlib import (
+    ROOT,
+    add_budget_argument,
+    parse_seed_args,
+    run_notebook,
+    seed_arguments,
+    seed_parameters,
+)
 
 NOTEBOOK = ROOT / "solutions" / "13_dqn_extensions.ipynb"
 #: What is read from the notebook after its run: name -> expression over the notebook's variables.
@@ -38,16 +43,11 @@ COLLECT = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = seed_arguments(__doc__, seeds=3, timeout=7200)
-    parser.add_argument("--total-steps", type=int, default=None, help="step budget per run (default: the notebook's)")
+    add_budget_argument(parser)
     args = parse_seed_args(parser, argv)
 
-    params: dict = {"SEEDS": list(seed_range(args))}
-    if args.total_steps is not None:
-        params["TOTAL_STEPS"] = args.total_steps
-    run = run_with_metrics(NOTEBOOK, params, collect=COLLECT, timeout=args.timeout)
+    run = run_notebook(NOTEBOOK, seed_parameters(args), COLLECT, args.timeout)
     metrics, wall = run.metrics, run.seconds
-    if run.error:
-        print(f"notebook reported: {run.error}", file=sys.stderr)
     summary, bias = metrics.get("summary"), metrics.get("overestimation") or {}
     if not summary:
         print("no results: the notebook stopped before its comparison finished", file=sys.stderr)

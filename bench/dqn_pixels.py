@@ -20,9 +20,7 @@ import json
 import sys
 
 import numpy as np
-from benchlib import ROOT, parse_seed_args, seed_arguments, seed_range
-
-from workbook.run import run_with_metrics
+from benchlib import ROOT, parse_seed_args, run_notebook, seed_arguments, seed_range
 
 NOTEBOOK = ROOT / "solutions" / "14_dqn_pixels.ipynb"
 #: What is read from the notebook after its run: name -> expression over the notebook's variables.
@@ -53,10 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         params["POMDP_STEPS"] = args.pomdp_steps
     if args.pong_steps is not None:
         params["PONG_STEPS"] = args.pong_steps
-    run = run_with_metrics(NOTEBOOK, params, collect=COLLECT, timeout=args.timeout)
+    run = run_notebook(NOTEBOOK, params, COLLECT, args.timeout)
     metrics = run.metrics
-    if run.error:
-        print(f"notebook reported: {run.error}", file=sys.stderr)
     runs = metrics.get("runs")
     if not runs:
         print("no results: the notebook stopped before its POMDP comparison finished", file=sys.stderr)

@@ -32,3 +32,13 @@ def test_impossible_ranges_are_explained(argv, message, capsys):
     with pytest.raises(SystemExit):
         parse_seed_args(seed_arguments(None, seeds=3, timeout=60), argv)
     assert message in capsys.readouterr().err
+
+
+def test_seed_parameters_and_the_budget_argument():
+    from benchlib import add_budget_argument, seed_parameters
+
+    parser = seed_arguments(None, seeds=3, timeout=60, first_seed=False)
+    add_budget_argument(parser)
+    assert seed_parameters(parse_seed_args(parser, [])) == {"SEEDS": [0, 1, 2]}
+    args = parse_seed_args(parser, ["--seeds", "2", "--total-steps", "500"])
+    assert seed_parameters(args) == {"SEEDS": [0, 1], "TOTAL_STEPS": 500}
