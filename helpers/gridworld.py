@@ -437,21 +437,12 @@ def optimal_q(env: GridWorldEnv | str | None = None, gamma: float = 0.9, tol: fl
     env = _resolve_env(env)
     if not 0 <= gamma < 1:
         raise ValueError(f"gamma must be in [0, 1) for value iteration to converge, got {gamma}")
-    n, a = env.n_states, env.n_actions
-    nxt = np.zeros((n, a), dtype=np.int64)
-    rew = np.zeros((n, a))
-    cont = np.zeros((n, a))
-    acting = np.zeros(n, dtype=bool)
-    for cell in env.nonterminal_states():
-        s = env.to_index(cell)
-        acting[s] = True
-        for action in range(a):
-            next_cell, reward, terminated = env.transition(cell, action)
-            nxt[s, action], rew[s, action], cont[s, action] = env.to_index(next_cell), reward, not terminated
-    q = np.zeros((n, a))
+    from helpers.mdp import gridworld_mdp  # the model as arrays (helpers.mdp imports this module)
+
+    mdp = gridworld_mdp(env, gamma)  # the goal does not act, so its value stays 0: nothing after it
+    q = np.zeros((mdp.n_states, mdp.n_actions))
     for _ in range(100_000):
-        v = q.max(axis=1)
-        new = np.where(acting[:, None], rew + gamma * cont * v[nxt], 0.0)
+        new = (mdp.R + gamma * mdp.P @ q.max(axis=1)) * mdp.acting[:, None]
         if np.max(np.abs(new - q)) < tol:
             return new
         q = new
