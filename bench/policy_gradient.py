@@ -63,7 +63,7 @@ COLLECT = {
         "train_seconds": "a3c_run.seconds",
         "cpu_seconds": "a3c_run.cpu_seconds",
         "startup_seconds": "a3c_run.startup_seconds",
-        "uncounted_pushes": "a3c_run.updates - a3c_run.shared_adam_steps",
+        "lost_increments": "a3c_run.updates - a3c_run.shared_adam_steps",
         "a2c_env_steps": "a2c_run.solved_at",
         "a2c_seconds": "a2c_run.seconds",
         "a2c_cpu_seconds": "a2c_run.cpu_seconds",
@@ -71,7 +71,7 @@ COLLECT = {
 }
 
 #: A3C's extra figures, reported per run and as medians.
-A3C_EXTRA = ("cpu_seconds", "startup_seconds", "uncounted_pushes", "a2c_env_steps", "a2c_seconds", "a2c_cpu_seconds")
+A3C_EXTRA = ("cpu_seconds", "startup_seconds", "lost_increments", "a2c_env_steps", "a2c_seconds", "a2c_cpu_seconds")
 
 ALGORITHMS = {
     # name: (notebook, measure of learning speed, budget in that measure)
