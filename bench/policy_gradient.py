@@ -13,7 +13,7 @@ training return over the last 50 episodes of each variant).
     python bench/policy_gradient.py --seeds 3 --only a2c
     python bench/policy_gradient.py --seeds 5 --only a3c
 
-A3C (notebook 17: two spawned actor-learner processes, asynchronous updates) is not deterministic: the seed
+A3C (notebook 17: two spawned actor-learner processes, Hogwild updates) is not deterministic: the seed
 fixes each worker's environment and sampling, not which worker writes first, so its figures are counts
 and medians over runs, and a rerun of one seed may differ. Its runs also report the notebook's own
 one-run comparison with A2C (``a2c_*``: A2C's steps to solve, wall and CPU seconds in the same run).

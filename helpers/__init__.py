@@ -17,7 +17,7 @@ One module per concern:
 * :mod:`helpers.atari`, :mod:`helpers.pomdp` — Atari Pong, the Nature CNN and a frame replay buffer;
   CartPole with the velocities hidden (notebook 14);
 * :mod:`helpers.pg` — the REINFORCE and A2C references and A2C's training loop (notebooks 15, 16);
-* :mod:`helpers.a3c` — A3C's worker code, importable by spawned processes (notebook 17);
+* :mod:`helpers.a3c` — Hogwild A3C's worker code, importable by spawned processes (notebook 17);
 * :mod:`helpers.continuous` — Gaussian policies and PPO for continuous actions (notebook 18);
 * ``helpers._checks`` (private) — the one integer-argument check behind their error messages.
 

@@ -1,5 +1,5 @@
 """A3C on CartPole-v1: asynchronous actor-learners (액터러너) updating a global network (글로벌 신경망),
-with ``torch.multiprocessing`` (notebook 17).
+Hogwild-style, with ``torch.multiprocessing`` (notebook 17).
 
 Spawned worker processes cannot unpickle functions defined in a notebook, so everything a worker runs
 lives here, importable::
@@ -16,9 +16,8 @@ One actor-learner (:func:`actor_learner`, one process each) repeats:
 3. compute the n-step returns and the A2C loss (:func:`helpers.pg.n_step_returns`,
    :func:`helpers.pg.a2c_loss`) and backpropagate **locally**;
 4. ``push_and_pull`` (:func:`push_and_pull`): hand the local gradients to the global parameters, take
-   one step of the shared optimizer, copy the new global weights back — without waiting for the other
-   workers' rollouts (비동기 업데이트; only the optimizer step itself takes a lock, see
-   :class:`SharedAdam`).
+   one step of the shared optimizer, copy the new global weights back — without waiting for, or
+   locking out, the other workers (비동기 업데이트).
 
 The global model lives in shared memory (``share_memory()``) and so do the optimizer's Adam statistics
 (:class:`SharedAdam`). The workers count environment steps in a shared counter, stop when a shared
@@ -30,7 +29,7 @@ The network is notebook 16's :class:`helpers.pg.ActorCritic`; notebook 17 compar
 16's synchronous A2C, :func:`helpers.pg.train_a2c` (whose defaults, :class:`helpers.pg.A2CConfig`, hold
 the same shared hyperparameters as :class:`A3CConfig`).
 
-Asynchronous updates are not deterministic: which worker writes first depends on the operating system's
+Hogwild updates are not deterministic: which worker writes first depends on the operating system's
 scheduling, so a seed fixes each worker's environment and sampling but not the outcome of a run.
 """
 
@@ -96,13 +95,6 @@ class SharedAdam(torch.optim.Optimizer):
     worker process that steps it updates the same running averages (the A3C paper's shared optimizer
     statistics). Create it in the main process, after ``model.share_memory()``.
 
-    One step takes a lock (``self.lock``, shared by every process the optimizer is sent to): the step
-    reads and writes the statistics in several operations, and a worker that ran its step between
-    another's update of the first moment and of the second would divide a fresh first moment by a second
-    moment still near zero (its ``eps``, 1e-8) and throw weights by thousands of learning rates, which
-    can end a run in NaN. Only the step waits (microseconds); the rollouts, the backward passes and
-    the reads of the global weights stay lock-free.
-
     The update is ``torch.optim.Adam``'s (no weight decay, no AMSGrad), written out: a worker process
     would otherwise spend seconds on its first ``Adam.step`` importing ``torch._dynamo``.
     """
@@ -112,7 +104,6 @@ class SharedAdam(torch.optim.Optimizer):
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
-        self.lock = mp.get_context("spawn").Lock()  # a spawn-context lock can travel to spawned workers
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
@@ -120,16 +111,9 @@ class SharedAdam(torch.optim.Optimizer):
                 state["exp_avg"] = torch.zeros_like(p).share_memory_()
                 state["exp_avg_sq"] = torch.zeros_like(p).share_memory_()
 
-    def __getstate__(self) -> dict[str, Any]:  # torch.optim.Optimizer pickles only its own fields
-        return {**super().__getstate__(), "lock": self.lock}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.lock = state.pop("lock")
-        super().__setstate__(state)
-
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
         """One Adam step of every parameter that has a gradient (in place, in shared memory)."""
-        with self.lock, torch.no_grad():
+        with torch.no_grad():
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
                 for p in group["params"]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import threading
 
 import pytest
 import torch
@@ -37,31 +36,6 @@ def test_shared_adam_is_torch_adam_and_lives_in_shared_memory():
     assert int(state["step"]) == 4 and all(state[k].is_shared() for k in ("step", "exp_avg", "exp_avg_sq"))
     with pytest.raises(ValueError, match="lr"):
         SharedAdam(a.parameters(), lr=0.0)
-
-
-def test_shared_adam_steps_under_a_lock_that_spawned_processes_share():
-    """A step waits while another holder has the lock (an interleaved step could divide a fresh first
-    moment by a second moment still near zero), and the lock travels with the optimizer to a spawned
-    process: a child that takes it through its own unpickled copy blocks this process."""
-    model = ActorCritic()
-    model.share_memory()
-    opt = SharedAdam(model.parameters(), lr=1e-2)
-    _with_grads(model)
-    first = opt.state[next(model.parameters())]
-    opt.lock.acquire()
-    stepper = threading.Thread(target=opt.step)
-    stepper.start()
-    stepper.join(timeout=0.3)
-    assert stepper.is_alive() and int(first["step"]) == 0  # waiting for the lock
-    opt.lock.release()
-    stepper.join(timeout=5)
-    assert not stepper.is_alive() and int(first["step"]) == 1
-
-    child = multiprocessing.get_context("spawn").Process(target=exec, args=("opt.lock.acquire()", {"opt": opt}))
-    child.start()
-    child.join(timeout=60)
-    assert child.exitcode == 0
-    assert not opt.lock.acquire(timeout=0.2)  # the child's copy took this very lock (and never released it)
 
 
 def test_push_and_pull_steps_the_global_model_and_syncs_the_local_copy():
