@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 
+import cloudpickle
 import pytest
 import torch
 
@@ -67,6 +68,28 @@ def test_one_actor_learner_in_process_updates_the_shared_model():
     assert kinds[0] == "ready" and kinds[-1] == "done" and "error" not in kinds
     assert kinds.count("snapshot") == 3 and "episode" in kinds
     assert any(not torch.equal(p, b) for p, b in zip(glob.parameters(), before))
+
+
+def test_an_actor_learner_stops_with_an_error_when_it_pulls_nan_weights():
+    """The worker checks the copy it has just pulled (its own, private), so a NaN in the global network
+    is reported, and a check never reads numbers another worker is rewriting."""
+    cfg = A3CConfig(total_steps=300)
+    glob = ActorCritic()
+    glob.share_memory()
+    optimizer = SharedAdam(glob.parameters(), lr=cfg.lr)
+
+    def poisoned_push(local, global_model, opt):
+        push_and_pull(local, global_model, opt)
+        with torch.no_grad():
+            next(local.parameters())[0, 0] = float("nan")  # as if the pull had brought a NaN
+
+    ctx = multiprocessing.get_context("spawn")
+    counter, updates, stop, messages = ctx.Value("l", 0), ctx.Array("l", 1), ctx.Event(), queue.Queue()
+    actor_learner(0, glob, optimizer, cfg, 0, counter, updates, stop, messages,
+                  push_bytes=cloudpickle.dumps(poisoned_push))
+    errors = [m for m in (messages.get_nowait() for _ in range(messages.qsize())) if m[0] == "error"]
+    assert len(errors) == 1 and "pulled from the global network are NaN" in errors[0][2]
+    assert updates[0] == 0  # stopped at the first push
 
 
 def test_two_spawned_workers_push_asynchronously_and_are_joined():
