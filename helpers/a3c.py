@@ -23,7 +23,9 @@ The global model lives in shared memory (``share_memory()``) and so do the optim
 (:class:`SharedAdam`). The workers count environment steps in a shared counter, stop when a shared
 event is set, and send their finished episodes and, every ``eval_every`` global steps, a snapshot of the
 global weights to the main process, which evaluates every snapshot in order with the course's
-:func:`~helpers.evaluation.confirmed_solve` and stops everyone at the first confirmed solve.
+:func:`~helpers.evaluation.confirmed_solve` and stops everyone at the first confirmed solve. The workers
+pause while a snapshot is checked (a shared ``resume`` event), as A2C's loop pauses for its checks: no
+one trains on past a solve that has not been seen yet, and the two algorithms' clocks count the same.
 
 The network is notebook 16's :class:`helpers.pg.ActorCritic`; notebook 17 compares A3C with notebook
 16's synchronous A2C, :func:`helpers.pg.train_a2c` (whose defaults, :class:`helpers.pg.A2CConfig`, hold
@@ -177,7 +179,7 @@ def _rollout_loss(model: ActorCritic, env: gym.Env, obs: np.ndarray, cfg: A3CCon
 
 def actor_learner(rank: int, global_model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: A3CConfig,
                   seed: int, counter: Any, updates: Any, stop: Any, messages: Any,
-                  push_bytes: bytes | None = None) -> None:
+                  push_bytes: bytes | None = None, resume: Any = None) -> None:
     """One actor-learner process: its own CartPole and local network, pushing gradients into
     ``global_model`` until ``stop`` is set or the shared ``counter`` reaches ``cfg.total_steps``.
 
@@ -185,6 +187,10 @@ def actor_learner(rank: int, global_model: ActorCritic, optimizer: torch.optim.O
     return)``, ``("snapshot", step, weights)`` each time the global step count passes a multiple of
     ``cfg.eval_every``, ``("error", rank, summary, traceback)`` and, last,
     ``("done", rank, cpu_seconds)``; ``("ready", rank)`` once its environment and network are built. ``push_bytes``: a pickled (cloudpickle) replacement for :func:`push_and_pull`.
+
+    ``resume`` (an event, optional): the worker that sends a snapshot clears it, and every worker waits
+    for it to be set again (by the main process, once it has checked the snapshot) before its next
+    rollout — training pauses for each check, as A2C's loop does, instead of running on unseen.
     """
     try:
         torch.set_num_threads(1)
@@ -198,6 +204,8 @@ def actor_learner(rank: int, global_model: ActorCritic, optimizer: torch.optim.O
         messages.put(("ready", rank))
         episode_return = 0.0
         while not stop.is_set():
+            if resume is not None and not resume.wait(timeout=1.0):
+                continue  # paused for a check: look at `stop` again, then wait on
             loss, obs, n, ended = _rollout_loss(local, env, obs, cfg, rng)
             local.zero_grad()
             loss.backward()
@@ -214,6 +222,8 @@ def actor_learner(rank: int, global_model: ActorCritic, optimizer: torch.optim.O
                 counter.value += n
                 after = counter.value
             if after // cfg.eval_every > before // cfg.eval_every:  # this worker crossed a checkpoint
+                if resume is not None:
+                    resume.clear()  # everyone pauses until the main process has checked these weights
                 weights = {k: v.detach().clone().numpy() for k, v in global_model.state_dict().items()}
                 messages.put(("snapshot", after, weights))
             episode_return += n  # CartPole: +1 per step
@@ -279,9 +289,11 @@ def train_a3c(cfg: A3CConfig = A3CConfig(), seed: int = 0,
     push_bytes = None if push is None or push is push_and_pull else cloudpickle.dumps(push)
     ctx = mp.get_context("spawn")
     counter, updates, stop, messages = ctx.Value("l", 0), ctx.Array("l", cfg.n_workers), ctx.Event(), ctx.Queue()
+    resume = ctx.Event()
+    resume.set()
     workers = [ctx.Process(target=actor_learner, daemon=True, name=f"actor-learner-{rank}",
                            args=(rank, global_model, optimizer, cfg, seed, counter, updates, stop, messages,
-                                 push_bytes))
+                                 push_bytes, resume))
                for rank in range(cfg.n_workers)]
     result = TrainResult(model=ActorCritic(*dims, cfg.hidden), solved_at=None, steps=0, seconds=0.0)
     error: tuple[str, str] | None = None
@@ -315,6 +327,8 @@ def train_a3c(cfg: A3CConfig = A3CConfig(), seed: int = 0,
                 result.eval_seconds.append(time.perf_counter() - start)
                 if check.solved:
                     result.solved_at, result.check = message[1], check
+                else:
+                    resume.set()
             elif kind == "error":
                 error = message[2:]
                 break
@@ -327,6 +341,7 @@ def train_a3c(cfg: A3CConfig = A3CConfig(), seed: int = 0,
                 worker_cpu += message[2]
     finally:
         stop.set()
+        resume.set()
         worker_cpu += sum(m[2] for m in _join(workers, messages) if m[0] == "done")
         result.seconds = time.perf_counter() - start
         result.cpu_seconds = time.process_time() - cpu_start + worker_cpu

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import threading
 
 import cloudpickle
 import pytest
@@ -90,6 +91,26 @@ def test_an_actor_learner_stops_with_an_error_when_it_pulls_nan_weights():
     errors = [m for m in (messages.get_nowait() for _ in range(messages.qsize())) if m[0] == "error"]
     assert len(errors) == 1 and "pulled from the global network are NaN" in errors[0][2]
     assert updates[0] == 0  # stopped at the first push
+
+
+def test_a_worker_pauses_after_sending_a_snapshot_until_the_check_is_done():
+    """The worker that crosses a checkpoint clears `resume`; nobody sets it again here, so the worker
+    makes no further rollout until `stop` (set by a timer) ends it."""
+    cfg = A3CConfig(total_steps=10_000, eval_every=64)
+    glob = ActorCritic()
+    glob.share_memory()
+    ctx = multiprocessing.get_context("spawn")
+    counter, updates, stop, messages = ctx.Value("l", 0), ctx.Array("l", 1), ctx.Event(), queue.Queue()
+    resume = ctx.Event()
+    resume.set()
+    timer = threading.Timer(2.5, stop.set)
+    timer.start()
+    actor_learner(0, glob, SharedAdam(glob.parameters(), lr=cfg.lr), cfg, 0, counter, updates, stop, messages,
+                  resume=resume)
+    timer.cancel()
+    kinds = [m[0] for m in (messages.get_nowait() for _ in range(messages.qsize()))]
+    assert kinds.count("snapshot") == 1 and "error" not in kinds and not resume.is_set()
+    assert 64 <= counter.value < 64 + cfg.n_steps
 
 
 def test_two_spawned_workers_push_asynchronously_and_are_joined():
