@@ -39,13 +39,12 @@ from pathlib import Path
 import torch
 from benchlib import ROOT
 
+from helpers.pong_agent import EVAL_SEED, play_pong
 from workbook.pong_train import (
-    EVAL_SEED,
     WEIGHTS_PATH,
     PongConfig,
     Trainer,
     checkpoints,
-    evaluate,
     export_weights,
     load_weights,
     protocol,
@@ -181,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     net, meta = load_weights(args.weights, device=args.device)
-    rows = evaluate(net, episodes=args.episodes, epsilon=args.epsilon, sticky=args.sticky, seed=args.eval_seed,
-                    device=args.device, log=emit)
+    rows = play_pong(net, episodes=args.episodes, epsilon=args.epsilon, sticky=args.sticky, seed=args.eval_seed,
+                     device=args.device, log=emit)
     returns = [r["return"] for r in rows]
     mean = sum(returns) / len(returns)
     std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5

@@ -15,7 +15,8 @@ One module per concern:
 * :mod:`helpers.replay`, :mod:`helpers.dqn`, :mod:`helpers.per`, :mod:`helpers.extensions` — DQN pieces
   lifted from the notebooks (11, 13);
 * :mod:`helpers.atari`, :mod:`helpers.pomdp` — Atari Pong, the Nature CNN and a frame replay buffer;
-  CartPole with the velocities hidden (notebook 14);
+  CartPole with the velocities hidden (notebook 14); :mod:`helpers.pong_agent` — loading the course's
+  trained Pong weights (package data) and playing ε-greedy games with them;
 * :mod:`helpers.pg` — the REINFORCE and A2C references and A2C's training loop (notebooks 15, 16);
 * :mod:`helpers.a3c` — Hogwild A3C's worker code, importable by spawned processes (notebook 17);
 * :mod:`helpers.continuous` — Gaussian policies and PPO for continuous actions (notebook 18);

@@ -123,6 +123,9 @@ def test_export_and_evaluate(uninterrupted, tmp_path, capsys):
     final = torch.load(uninterrupted / "ckpt-000000300" / "state.pt", weights_only=False)["q_net"]
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in final.items())
     assert meta["train_steps"] == 300 and meta["command"].startswith("python bench/dqn_pong.py")
+    curve = read_curve(uninterrupted / "curve.csv")  # the record the run wrote (its record dir is its run dir)
+    assert meta["curve"] == {"step": [int(r["step"]) for r in curve], "return": [float(r["return"]) for r in curve]}
+    assert 0 < meta["curve"]["step"][-1] <= 300
     capsys.readouterr()
     assert dqn_pong.main(["--weights", str(out), "--episodes", "1"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]

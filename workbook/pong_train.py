@@ -53,14 +53,12 @@ import torch
 import helpers
 from helpers.atari import PONG_ID, FrameReplayBuffer, NatureCNN, make_pong
 from helpers.dqn import linear_epsilon, q_loss, soft_update, td_target
+from helpers.pong_agent import WEIGHTS as WEIGHTS_PATH
+from helpers.pong_agent import WEIGHTS_FORMAT, load_pong_agent
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the shipped weights live: package data of ``helpers``, so a pip/Colab install carries them.
-WEIGHTS_PATH = Path(helpers.__file__).resolve().parent / "data" / "pong_dqn.pt"
-WEIGHTS_FORMAT = "deep-q-workbook/pong-dqn/1"
-EVAL_SEED = 10_000  # evaluation episode i starts with env.reset(seed=EVAL_SEED + i), as helpers.dqn evaluates
 CURVE_FIELDS = ["step", "episode", "return", "length", "epsilon", "loss_mean", "updates", "wall_s"]
-STICKY = 0.25  # ALE/Pong-v5's default repeat_action_probability (Machado et al., 2018)
 
 
 @dataclass
@@ -459,7 +457,8 @@ def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]
     """Write the online network of ``checkpoint`` (a ``ckpt-<step>`` folder) as the shipped weights file.
 
     The file holds the ``state_dict`` (float32, ~6.8 MB) and the provenance: steps, wall and CPU seconds,
-    the commit and command, the configuration and protocol. Returns its metadata.
+    the commit and command, the configuration and protocol, and the learning curve (agent step and return
+    of every training episode) that notebook 14 plots. Returns its metadata.
     """
     checkpoint = Path(checkpoint)
     state = torch.load(checkpoint / "state.pt", map_location="cpu", weights_only=False)
@@ -470,7 +469,9 @@ def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]
             "train_wall_s": round(meta["wall_s"], 1), "train_cpu_s": round(meta["cpu_s"], 1),
             "commit": first["commit"], "command": first["command"], "config": state["config"],
             "protocol": protocol(state["config"]["repeat_action_probability"], None,
-                                 state["config"]["max_episode_steps"]), "checkpoint": checkpoint.name}
+                                 state["config"]["max_episode_steps"]), "checkpoint": checkpoint.name,
+            "curve": {"step": [int(r["step"]) for r in meta["curve"]],
+                      "return": [float(r["return"]) for r in meta["curve"]]}}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({**info, "state_dict": {k: v.clone() for k, v in state["q_net"].items()}}, out)
@@ -478,59 +479,20 @@ def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]
 
 
 def load_weights(path: Path = WEIGHTS_PATH, device: str | torch.device = "cpu") -> tuple[NatureCNN, dict[str, Any]]:
-    """A :class:`NatureCNN` with the weights of ``path`` (an exported file or a checkpoint's ``state.pt``
-    or folder), in eval mode, and the file's metadata."""
+    """A :class:`NatureCNN` with the weights of ``path`` — an exported file (read by
+    :func:`helpers.pong_agent.load_pong_agent`) or a training checkpoint's ``state.pt`` or folder — in
+    eval mode, and the file's metadata."""
     path = Path(path)
     if path.is_dir():
         path = path / "state.pt"
-    blob = torch.load(path, map_location=device, weights_only=path.name != "state.pt")
-    if "q_net" in blob:  # a training checkpoint
-        meta = {"train_steps": blob["step"], "config": blob["config"], "checkpoint": path.parent.name}
-        meta_file = path.parent / "meta.json"
-        if meta_file.is_file():
-            meta["train_wall_s"] = round(json.loads(meta_file.read_text())["wall_s"], 1)
-        weights = blob["q_net"]
-    else:
-        if blob.get("format") != WEIGHTS_FORMAT:
-            raise ValueError(f"{path} is not a Pong DQN weights file ({WEIGHTS_FORMAT})")
-        meta = {k: v for k, v in blob.items() if k != "state_dict"}
-        weights = blob["state_dict"]
-    net = NatureCNN(int(weights["head.2.bias"].shape[0])).to(device)
-    net.load_state_dict(weights)
+    if path.name != "state.pt":
+        return load_pong_agent(path, device)
+    blob = torch.load(path, map_location=device, weights_only=False)  # a checkpoint: our own file
+    meta = {"train_steps": blob["step"], "config": blob["config"], "checkpoint": path.parent.name}
+    meta_file = path.parent / "meta.json"
+    if meta_file.is_file():
+        meta["train_wall_s"] = round(json.loads(meta_file.read_text())["wall_s"], 1)
+    net = NatureCNN(int(blob["q_net"]["head.2.bias"].shape[0])).to(device)
+    net.load_state_dict(blob["q_net"])
     return net.eval(), meta
 
-
-def evaluate(q_net: torch.nn.Module, *, episodes: int = 10, epsilon: float = 0.05, sticky: bool = False,
-             seed: int = EVAL_SEED, device: str | torch.device = "cpu",
-             log: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Play ``episodes`` full games with ε-greedy actions (ε = 0.05, the DQN paper's and CleanRL's evaluation).
-
-    Episode ``i`` starts with ``reset(seed=seed + i)``; the ε draws come from ``default_rng(seed)``.
-    ``sticky``: v5's repeat_action_probability 0.25, else 0. Returns one dict per episode.
-    """
-    env = make_pong(repeat_action_probability=STICKY if sticky else 0.0)
-    rng = np.random.default_rng(seed)
-    n_actions = int(env.action_space.n)
-    results = []
-    device = torch.device(device)
-    try:
-        for i in range(episodes):
-            obs, _ = env.reset(seed=seed + i)
-            ep_return, length, done = 0.0, 0, False
-            start = time.perf_counter()
-            while not done:
-                if rng.random() < epsilon:
-                    action = int(rng.integers(n_actions))
-                else:
-                    with torch.no_grad():
-                        action = int(q_net(torch.as_tensor(obs, device=device).unsqueeze(0)).argmax())
-                obs, reward, terminated, truncated, _ = env.step(action)
-                ep_return, length, done = ep_return + float(reward), length + 1, terminated or truncated
-            row = {"episode": i, "reset_seed": seed + i, "return": ep_return, "length": length,
-                   "wall_s": round(time.perf_counter() - start, 2)}
-            results.append(row)
-            if log is not None:
-                log(row)
-    finally:
-        env.close()
-    return results
