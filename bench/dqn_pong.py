@@ -69,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action="store_true",
                    help="train with the networks and batches in channels-last memory order (faster CPU convolutions; "
                         "the same numbers up to rounding, so a resumed run must keep the run's own choice to stay exact)")
+    p.add_argument("--fused-adam", action="store_true",
+                   help="train with torch's fused Adam (one kernel per step: much faster on a CPU; the same update up "
+                        "to rounding, so a resumed run must keep the run's own choice to stay exact)")
     p.add_argument("--train", action="store_true", help="train (or, with --resume, continue) instead of evaluating")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --run-dir")
     p.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "pong", help="checkpoint folder (default runs/pong)")
@@ -101,7 +104,7 @@ def run_training(args: argparse.Namespace, argv: list[str]) -> int:
         if args.set:
             print("--resume takes the configuration from the checkpoint; --set is ignored", file=sys.stderr)
         trainer = Trainer.from_checkpoint(found[-1], device=args.device, threads=args.threads,
-                                           channels_last=args.channels_last)
+                                           channels_last=args.channels_last, fused_adam=args.fused_adam)
         print(f"resuming from {found[-1]} (step {trainer.step}, episode {trainer.episode})", file=sys.stderr)
         if trainer.step >= trainer.config.total_steps:
             print(f"the run in {run_dir} is finished ({trainer.step} steps): nothing to resume", file=sys.stderr)
@@ -111,7 +114,7 @@ def run_training(args: argparse.Namespace, argv: list[str]) -> int:
             print(f"{run_dir} already holds checkpoints: pass --resume, or another --run-dir", file=sys.stderr)
             return 2
         trainer = Trainer(PongConfig.from_overrides(args.set), device=args.device, threads=args.threads,
-                          channels_last=args.channels_last)
+                          channels_last=args.channels_last, fused_adam=args.fused_adam)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "pid").write_text(f"{os.getpid()}\n")  # `kill -STOP $(cat RUN_DIR/pid)` pauses this run
     record = trainer.run(run_dir, checkpoint_every=args.checkpoint_every, keep=args.keep, until=args.until,
