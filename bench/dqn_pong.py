@@ -19,8 +19,9 @@ each, the replay buffer included) and the record (``record.json`` + ``curve.csv`
         > /root/pong-run/log.txt 2>&1 &
     python bench/dqn_pong.py --train --resume --run-dir /root/pong-run --record-dir bench/pong   # continue
 
-On a CPU, ``--threads 2 --channels-last --fused-adam`` roughly halves the time per step (the course's run
-switched to them at steps 150 123, 201 426 and 225 115; each segment of the record names its options).
+On a CPU, ``--threads 2 --channels-last --fused-adam`` make a step faster: the course's run went from 72
+agent steps/s (one thread, ε ≈ 0.5) to 108 (all three, ε = 0.01, a forward pass on almost every step). It
+switched to them at steps 150 123, 201 426 and 225 115; each segment of the record names its options.
     python bench/dqn_pong.py --export /root/pong-run        # newest checkpoint -> helpers/data/pong_dqn.pt
     python bench/dqn_pong.py --reproduce bench/pong/record.json   # recorded command -> same first checkpoint?
 
