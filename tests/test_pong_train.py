@@ -78,6 +78,34 @@ def test_resumed_run_equals_uninterrupted(uninterrupted, tmp_path, capsys):
     assert [(s["start_step"], s["end_step"]) for s in record["segments"]] == [(0, 210), (210, 300)]
 
 
+FAST = ["--channels-last", "--fused-adam"]
+
+
+def _losses_close(plain: list[dict[str, str]], fast: list[dict[str, str]]) -> bool:
+    pairs = [(float(a["loss_mean"]), float(b["loss_mean"])) for a, b in zip(plain, fast) if a["loss_mean"]]
+    return bool(pairs) and all(abs(a - b) <= 1e-6 * max(abs(a), 1e-3) for a, b in pairs)
+
+
+def test_fast_cpu_options_train_the_same_run_up_to_rounding_and_resume_exactly(uninterrupted, tmp_path):
+    """--channels-last and --fused-adam change only memory order and kernels: the same episodes, losses equal
+    to float rounding; such a run resumed with the same options equals its uninterrupted self byte for
+    byte; and a plain run can switch to them at a checkpoint (as the real run did)."""
+    whole, resumed, switched = tmp_path / "whole", tmp_path / "resumed", tmp_path / "switched"
+    train(whole, *FAST)
+    train(resumed, *FAST, "--until", "150")
+    assert dqn_pong.main(["--train", "--resume", *FAST, "--run-dir", str(resumed)]) == 0
+    assert sha256(whole / "ckpt-000000300" / "state.pt") == sha256(resumed / "ckpt-000000300" / "state.pt")
+    plain, fast = read_curve(uninterrupted / "curve.csv"), read_curve(whole / "curve.csv")
+    assert [(r["step"], r["return"], r["updates"]) for r in plain] == [(r["step"], r["return"], r["updates"]) for r in fast]
+    assert _losses_close(plain, fast)
+
+    train(switched, "--until", "150")
+    assert dqn_pong.main(["--train", "--resume", *FAST, "--run-dir", str(switched)]) == 0
+    record = json.loads((switched / "record.json").read_text())
+    assert all(f in record["segments"][1]["argv"] for f in FAST) and not any(f in record["segments"][0]["argv"] for f in FAST)
+    assert _losses_close(plain, read_curve(switched / "curve.csv"))
+
+
 def test_record_names_the_run_and_its_command_reproduces_the_first_checkpoint(uninterrupted):
     record = json.loads((uninterrupted / "record.json").read_text())
     assert record["status"] == "finished" and record["seed"] == 0 and record["steps"] == 300
