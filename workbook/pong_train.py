@@ -471,12 +471,13 @@ def read_curve(path: Path) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------------------- weights, evaluation
 
 
-def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]:
+def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH, selection: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the online network of ``checkpoint`` (a ``ckpt-<step>`` folder) as the shipped weights file.
 
     The file holds the ``state_dict`` (float32, ~6.8 MB) and the provenance: steps, wall and CPU seconds,
-    the commit and command, the configuration and protocol, and the learning curve (agent step and return
-    of every training episode) that notebook 14 plots. Returns its metadata.
+    the commit and command, the configuration and protocol, the learning curve (agent step and return
+    of every training episode) that notebook 14 plots and, when given, how the checkpoint was chosen
+    (``selection``, see ``bench/dqn_pong.py --select``). Returns its metadata.
     """
     checkpoint = Path(checkpoint)
     state = torch.load(checkpoint / "state.pt", map_location="cpu", weights_only=False)
@@ -490,6 +491,8 @@ def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]
                                  state["config"]["max_episode_steps"]), "checkpoint": checkpoint.name,
             "curve": {"step": [int(r["step"]) for r in meta["curve"]],
                       "return": [float(r["return"]) for r in meta["curve"]]}}
+    if selection is not None:
+        info["selection"] = selection
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({**info, "state_dict": {k: v.clone() for k, v in state["q_net"].items()}}, out)
