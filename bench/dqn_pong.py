@@ -22,7 +22,14 @@ each, the replay buffer included) and the record (``record.json`` + ``curve.csv`
 On a CPU, ``--threads 2 --channels-last --fused-adam`` make a step faster: the course's run went from 72
 agent steps/s (one thread, ε ≈ 0.5) to 108 (all three, ε = 0.01, a forward pass on almost every step). It
 switched to them at steps 150 123, 201 426 and 225 115; each segment of the record names its options.
+
     python bench/dqn_pong.py --export /root/pong-run        # newest checkpoint -> helpers/data/pong_dqn.pt
+    python bench/dqn_pong.py --select /root/pong-snaps --from-step 1500000 --jobs 2   # or: the best of several
+
+``--select`` plays every checkpoint (from ``--from-step`` on) for ``--episodes`` validation games that
+start from ``--select-seed`` (default 20000), not from the evaluation's seeds (10000 on), exports the one
+with the highest mean and writes the whole table into the file's ``selection``. The evaluation then plays
+games the choice never saw, so picking the best checkpoint does not inflate the reported score.
     python bench/dqn_pong.py --reproduce bench/pong/record.json   # recorded command -> same first checkpoint?
 
 Hyperparameters: :class:`workbook.pong_train.PongConfig`, changed with ``--set name=value``. A resumed run
@@ -34,10 +41,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -56,6 +65,7 @@ from workbook.pong_train import (
 )
 
 OUTPUT_OPTIONS = ("--run-dir", "--record-dir", "--until")  # where a run writes / when it stops, not what it computes
+SELECT_SEED = 20_000  # --select's validation games start here, well apart from the evaluation's EVAL_SEED
 
 
 def parser() -> argparse.ArgumentParser:
@@ -88,7 +98,15 @@ def parser() -> argparse.ArgumentParser:
                    help="override a PongConfig field, e.g. --set total_steps=300 (repeatable)")
     p.add_argument("--export", type=Path, default=None, metavar="RUN_DIR_OR_CHECKPOINT",
                    help="write the newest checkpoint's online network to --weights-out and stop")
-    p.add_argument("--weights-out", type=Path, default=WEIGHTS_PATH, help="where --export writes (default: the shipped file)")
+    p.add_argument("--weights-out", type=Path, default=WEIGHTS_PATH,
+                   help="where --export and --select write (default: the shipped file)")
+    p.add_argument("--select", type=Path, default=None, metavar="CHECKPOINT_DIR",
+                   help="play every checkpoint in CHECKPOINT_DIR for --episodes validation games and export the best")
+    p.add_argument("--select-seed", type=int, default=SELECT_SEED,
+                   help=f"validation game i resets with seed SELECT_SEED + i (default {SELECT_SEED}); the seeds must "
+                        "not overlap the evaluation's")
+    p.add_argument("--from-step", type=int, default=0, help="--select: only checkpoints at or after this agent step")
+    p.add_argument("--jobs", type=int, default=1, help="--select: checkpoints played at once, one process each (default 1)")
     p.add_argument("--reproduce", type=Path, default=None, metavar="RECORD_JSON",
                    help="rerun the recorded command up to its first checkpoint and compare the state.pt SHA-256")
     return p
@@ -126,6 +144,45 @@ def run_training(args: argparse.Namespace, argv: list[str]) -> int:
     emit({k: record[k] for k in ("status", "steps", "episodes", "train_wall_s", "train_cpu_s",
                                  "last10_mean_return", "first_checkpoint")})
     return 0
+
+
+def _validate(job: tuple[Path, int, float, bool, int]) -> dict:
+    """Play one checkpoint's validation games (one CPU thread; runs in a worker process)."""
+    path, episodes, epsilon, sticky, seed = job
+    torch.set_num_threads(1)
+    net, meta = load_weights(path)
+    returns = [r["return"] for r in play_pong(net, episodes=episodes, epsilon=epsilon, sticky=sticky, seed=seed)]
+    return {"checkpoint": path.name, "step": meta["train_steps"], "mean_return": sum(returns) / len(returns),
+            "returns": returns}
+
+
+def select(run_dir: Path, out: Path, *, from_step: int = 0, episodes: int = 10, epsilon: float = 0.05,
+           sticky: bool = False, seed: int = SELECT_SEED, jobs: int = 1, log=emit) -> dict:
+    """Play every checkpoint of ``run_dir`` at or after ``from_step`` on validation games (seeds ``seed`` …
+    ``seed + episodes - 1``), export the one with the highest mean return (the later one on a tie) to
+    ``out`` with the table in its ``selection``, and return that ``selection``."""
+    evaluated = range(EVAL_SEED, EVAL_SEED + 100)  # the evaluation's seeds, up to 100 games
+    if seed < evaluated.stop and evaluated.start < seed + episodes:
+        raise ValueError(f"validation seeds {seed}…{seed + episodes - 1} overlap the evaluation's ({EVAL_SEED} on): "
+                         f"pick --select-seed outside {evaluated.start}…{evaluated.stop - 1}, e.g. {SELECT_SEED}")
+    found = [p for p in checkpoints(run_dir) if int(p.name.split("-")[1]) >= from_step]
+    if not found:
+        raise ValueError(f"no checkpoint at or after step {from_step} in {run_dir}")
+    jobs_ = [(p, episodes, epsilon, sticky, seed) for p in found]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_validate, jobs_))
+    else:
+        results = [_validate(job) for job in jobs_]
+    for row in results:
+        log(row)
+    best = max(range(len(found)), key=lambda i: (results[i]["mean_return"], results[i]["step"]))
+    selection = {"rule": f"highest mean return over {episodes} validation games (the later checkpoint on a tie)",
+                 "seed": seed, "episodes": episodes, "epsilon": epsilon, "sticky": sticky,
+                 "candidates": [{k: r[k] for k in ("step", "mean_return")} for r in results],
+                 "chosen_step": results[best]["step"]}
+    export_weights(found[best], out, selection=selection)
+    return selection
 
 
 def replace_options(argv: list[str], new: dict[str, str]) -> list[str]:
@@ -181,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
               **{k: info[k] for k in ("train_steps", "train_wall_s", "checkpoint")}})
         if size > 10 * 2**20:
             print(f"warning: {size} bytes is over the issue's 10 MB limit", file=sys.stderr)
+        return 0
+    if args.select is not None:
+        try:
+            selection = select(args.select, args.weights_out, from_step=args.from_step, episodes=args.episodes,
+                               epsilon=args.epsilon, sticky=args.sticky, seed=args.select_seed, jobs=args.jobs)
+        except ValueError as err:
+            print(err, file=sys.stderr)
+            return 2
+        emit({"status": "exported", "weights": str(args.weights_out), "chosen_step": selection["chosen_step"],
+              "candidates": len(selection["candidates"])})
         return 0
     if args.reproduce is not None:
         result = reproduce(args.reproduce)

@@ -1,6 +1,6 @@
 """workbook.pong_train and bench/dqn_pong.py (issue 18) on a tiny run: a resumed run equals the run that never
 stopped (same bytes), the recorded command reproduces the first checkpoint, the evaluation reports the
-shipped weights or skips cleanly without them. About 30 s on two cores (three 300-step Pong runs, one game)."""
+shipped weights or skips cleanly without them, `--select` picks a checkpoint on games the evaluation never plays. About 40 s on two cores (three 300-step Pong runs, one game)."""
 
 from __future__ import annotations
 
@@ -173,3 +173,24 @@ def test_config_overrides_and_option_replacement():
     argv = ["--train", "--run-dir", "/a", "--until=5", "--set", "seed=1"]
     assert dqn_pong.replace_options(argv, {"--run-dir": "/b", "--until": "9"}) == \
         ["--train", "--set", "seed=1", "--run-dir", "/b", "--until", "9"]
+
+
+def test_select_exports_the_best_checkpoint_on_games_the_evaluation_never_plays(uninterrupted, tmp_path, capsys):
+    out = tmp_path / "best.pt"
+    argv = ["--select", str(uninterrupted), "--weights-out", str(out), "--episodes", "1"]
+    assert dqn_pong.main([*argv, "--select-seed", "10005"]) == 2
+    assert "overlap the evaluation's" in capsys.readouterr().err and not out.exists()
+    assert dqn_pong.main([*argv, "--from-step", "301"]) == 2
+    assert "no checkpoint at or after step 301" in capsys.readouterr().err
+    assert dqn_pong.main([*argv, "--jobs", "2"]) == 0  # one spawned process per checkpoint
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [row["step"] for row in lines[:-1]] == [210, 300] and lines[-1]["status"] == "exported"
+    net, meta = load_weights(out)
+    selection = meta["selection"]
+    assert selection["seed"] == dqn_pong.SELECT_SEED and selection["episodes"] == 1
+    assert [c["step"] for c in selection["candidates"]] == [210, 300]
+    means = {c["step"]: c["mean_return"] for c in selection["candidates"]}
+    chosen = selection["chosen_step"]
+    assert means[chosen] == max(means.values()) and (chosen == 300 or means[210] > means[300])
+    state = torch.load(uninterrupted / f"ckpt-{chosen:09d}" / "state.pt", weights_only=False)["q_net"]
+    assert meta["train_steps"] == chosen and all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())

@@ -53,11 +53,10 @@ import torch
 import helpers
 from helpers.atari import PONG_ID, FrameReplayBuffer, NatureCNN, make_pong
 from helpers.dqn import linear_epsilon, q_loss, soft_update, td_target
-from helpers.pong_agent import WEIGHTS as WEIGHTS_PATH
+from helpers.pong_agent import WEIGHTS as WEIGHTS_PATH  # package data of helpers: pip/Colab installs carry it
 from helpers.pong_agent import WEIGHTS_FORMAT, load_pong_agent
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Where the shipped weights live: package data of ``helpers``, so a pip/Colab install carries them.
 CURVE_FIELDS = ["step", "episode", "return", "length", "epsilon", "loss_mean", "updates", "wall_s"]
 
 
@@ -245,14 +244,13 @@ class Trainer:
         # channels_last: the networks and batches in NHWC memory order, which oneDNN's CPU convolutions
         # run faster (batch-32 update 22 → 18 ms on 2 threads here); the same numbers up to rounding
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        # fused_adam: Adam's update in one fused kernel instead of a loop of tensor operations (8.2 → 0.9 ms
-        # per step for the Nature CNN's 1.7M weights on 2 CPU threads); the same update up to rounding
-        self.fused_adam = fused_adam
         helpers.seed_everything(config.seed, threads=threads)
         self.env = make_env(config)
         self.n_actions = int(self.env.action_space.n)
         self.q_net = NatureCNN(self.n_actions).to(self.device, memory_format=self.memory_format)
         self.target_net = copy.deepcopy(self.q_net)
+        # fused_adam: Adam's update in one fused kernel instead of a loop of tensor operations (8.2 → 0.9 ms
+        # per step for the Nature CNN's 1.7M weights on 2 CPU threads); the same update up to rounding
         self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.learning_rate,
                                           fused=True if fused_adam else None)
         self.buffer = FrameReplayBuffer(config.buffer_size, (84, 84), stack=4, seed=config.seed)
@@ -473,12 +471,13 @@ def read_curve(path: Path) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------------------- weights, evaluation
 
 
-def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]:
+def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH, selection: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the online network of ``checkpoint`` (a ``ckpt-<step>`` folder) as the shipped weights file.
 
     The file holds the ``state_dict`` (float32, ~6.8 MB) and the provenance: steps, wall and CPU seconds,
-    the commit and command, the configuration and protocol, and the learning curve (agent step and return
-    of every training episode) that notebook 14 plots. Returns its metadata.
+    the commit and command, the configuration and protocol, the learning curve (agent step and return
+    of every training episode) that notebook 14 plots and, when given, how the checkpoint was chosen
+    (``selection``, see ``bench/dqn_pong.py --select``). Returns its metadata.
     """
     checkpoint = Path(checkpoint)
     state = torch.load(checkpoint / "state.pt", map_location="cpu", weights_only=False)
@@ -492,6 +491,8 @@ def export_weights(checkpoint: Path, out: Path = WEIGHTS_PATH) -> dict[str, Any]
                                  state["config"]["max_episode_steps"]), "checkpoint": checkpoint.name,
             "curve": {"step": [int(r["step"]) for r in meta["curve"]],
                       "return": [float(r["return"]) for r in meta["curve"]]}}
+    if selection is not None:
+        info["selection"] = selection
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({**info, "state_dict": {k: v.clone() for k, v in state["q_net"].items()}}, out)
