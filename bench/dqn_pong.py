@@ -25,12 +25,12 @@ switched to them at steps 150 123, 201 426 and 225 115; each segment of the reco
 
     python bench/dqn_pong.py --export /root/pong-run        # newest checkpoint -> helpers/data/pong_dqn.pt
     python bench/dqn_pong.py --select /root/pong-snaps --from-step 1500000 --jobs 2   # or: the best of several
+    python bench/dqn_pong.py --reproduce bench/pong/record.json   # recorded command -> same first checkpoint?
 
 ``--select`` plays every checkpoint (from ``--from-step`` on) for ``--episodes`` validation games that
 start from ``--select-seed`` (default 20000), not from the evaluation's seeds (10000 on), exports the one
 with the highest mean and writes the whole table into the file's ``selection``. The evaluation then plays
 games the choice never saw, so picking the best checkpoint does not inflate the reported score.
-    python bench/dqn_pong.py --reproduce bench/pong/record.json   # recorded command -> same first checkpoint?
 
 Hyperparameters: :class:`workbook.pong_train.PongConfig`, changed with ``--set name=value``. A resumed run
 takes its configuration from the checkpoint and equals the run that never stopped (same torch build,
@@ -57,6 +57,7 @@ from workbook.pong_train import (
     WEIGHTS_PATH,
     PongConfig,
     Trainer,
+    checkpoint_step,
     checkpoints,
     export_weights,
     load_weights,
@@ -165,15 +166,15 @@ def select(run_dir: Path, out: Path, *, from_step: int = 0, episodes: int = 10, 
     if seed < evaluated.stop and evaluated.start < seed + episodes:
         raise ValueError(f"validation seeds {seed}…{seed + episodes - 1} overlap the evaluation's ({EVAL_SEED} on): "
                          f"pick --select-seed outside {evaluated.start}…{evaluated.stop - 1}, e.g. {SELECT_SEED}")
-    found = [p for p in checkpoints(run_dir) if int(p.name.split("-")[1]) >= from_step]
+    found = [p for p in checkpoints(run_dir) if checkpoint_step(p) >= from_step]
     if not found:
         raise ValueError(f"no checkpoint at or after step {from_step} in {run_dir}")
-    jobs_ = [(p, episodes, epsilon, sticky, seed) for p in found]
+    work = [(p, episodes, epsilon, sticky, seed) for p in found]
     if jobs > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_validate, jobs_))
+            results = list(pool.map(_validate, work))
     else:
-        results = [_validate(job) for job in jobs_]
+        results = [_validate(job) for job in work]
     for row in results:
         log(row)
     best = max(range(len(found)), key=lambda i: (results[i]["mean_return"], results[i]["step"]))

@@ -23,7 +23,7 @@ import torch
 from helpers._checks import check_int
 from helpers.atari import NatureCNN, make_pong
 
-__all__ = ["WEIGHTS", "WEIGHTS_FORMAT", "EVAL_SEED", "STICKY", "load_pong_agent", "play_pong"]
+__all__ = ["WEIGHTS", "WEIGHTS_FORMAT", "EVAL_SEED", "STICKY", "load_pong_agent", "epsilon_greedy", "play_pong"]
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "pong_dqn.pt"
 WEIGHTS_FORMAT = "deep-q-workbook/pong-dqn/1"
@@ -54,6 +54,24 @@ def load_pong_agent(path: str | Path = WEIGHTS, device: str | torch.device = "cp
     return net.eval(), {k: v for k, v in blob.items() if k != "state_dict"}
 
 
+def epsilon_greedy(q_net: torch.nn.Module, n_actions: int, epsilon: float = 0.05, *, rng: np.random.Generator,
+                   device: str | torch.device = "cpu") -> Callable[[np.ndarray], int]:
+    """The policy ``obs -> action`` that acts at random with probability ``epsilon`` (a draw from ``rng``)
+    and otherwise takes the action of highest Q-value; it plays :func:`play_pong`'s games and notebook
+    14's video."""
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon!r}")
+    device = torch.device(device)
+
+    def policy(obs: np.ndarray) -> int:
+        if rng.random() < epsilon:
+            return int(rng.integers(n_actions))
+        with torch.no_grad():
+            return int(q_net(torch.as_tensor(obs, device=device).unsqueeze(0)).argmax())
+
+    return policy
+
+
 def play_pong(q_net: torch.nn.Module, *, episodes: int = 10, epsilon: float = 0.05, sticky: bool = False,
               seed: int = EVAL_SEED, device: str | torch.device = "cpu",
               log: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -65,25 +83,17 @@ def play_pong(q_net: torch.nn.Module, *, episodes: int = 10, epsilon: float = 0.
     and the ε draws come from ``numpy.random.default_rng(seed)``, so a call is reproducible.
     """
     episodes = check_int(episodes, "episodes", minimum=1)
-    if not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon!r}")
     env = make_pong(repeat_action_probability=STICKY if sticky else 0.0)
-    rng = np.random.default_rng(seed)
-    n_actions = int(env.action_space.n)
-    device = torch.device(device)
     results = []
     try:
+        policy = epsilon_greedy(q_net, int(env.action_space.n), epsilon, rng=np.random.default_rng(seed),
+                                device=device)
         for i in range(episodes):
             obs, _ = env.reset(seed=seed + i)
             ep_return, length, done = 0.0, 0, False
             start = time.perf_counter()
             while not done:
-                if rng.random() < epsilon:
-                    action = int(rng.integers(n_actions))
-                else:
-                    with torch.no_grad():
-                        action = int(q_net(torch.as_tensor(obs, device=device).unsqueeze(0)).argmax())
-                obs, reward, terminated, truncated, _ = env.step(action)
+                obs, reward, terminated, truncated, _ = env.step(policy(obs))
                 ep_return, length, done = ep_return + float(reward), length + 1, terminated or truncated
             row = {"episode": i, "reset_seed": seed + i, "return": ep_return, "length": length,
                    "wall_s": round(time.perf_counter() - start, 2)}

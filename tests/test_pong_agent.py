@@ -3,11 +3,12 @@ playing reproducible ε-greedy games. The export → load → evaluate round tri
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from helpers.atari import NatureCNN
-from helpers.pong_agent import WEIGHTS_FORMAT, load_pong_agent, play_pong
+from helpers.pong_agent import WEIGHTS_FORMAT, epsilon_greedy, load_pong_agent, play_pong
 
 
 def test_a_missing_file_says_how_to_get_the_weights(tmp_path):
@@ -52,3 +53,21 @@ def test_play_pong_is_reproducible():
     first, second = (play_pong(net, episodes=1, epsilon=1.0, seed=3) for _ in range(2))
     assert [(g["return"], g["length"]) for g in first] == [(g["return"], g["length"]) for g in second]
     assert -21 <= first[0]["return"] <= 21 and first[0]["length"] > 0
+
+
+def test_epsilon_greedy_acts_greedily_or_at_random_by_its_draws():
+    net = NatureCNN(6).eval()
+    obs = np.random.default_rng(0).integers(0, 256, (4, 84, 84), dtype=np.uint8)
+    with torch.no_grad():
+        best = int(net(torch.as_tensor(obs).unsqueeze(0)).argmax())
+    greedy = epsilon_greedy(net, 6, 0.0, rng=np.random.default_rng(0))
+    assert all(greedy(obs) == best for _ in range(5))
+    rng, twin = np.random.default_rng(7), np.random.default_rng(7)
+    random_policy = epsilon_greedy(net, 6, 1.0, rng=rng)
+    expected = []
+    for _ in range(50):
+        twin.random()  # the ε draw, then the action
+        expected.append(int(twin.integers(6)))
+    assert [random_policy(obs) for _ in range(50)] == expected and len(set(expected)) > 1
+    with pytest.raises(ValueError, match="epsilon must lie in"):
+        epsilon_greedy(net, 6, -0.1, rng=rng)

@@ -219,11 +219,16 @@ def load_rng_states(states: dict[str, Any], explore: np.random.Generator) -> Non
     explore.bit_generator.state = states["explore"]
 
 
+def checkpoint_step(path: Path) -> int:
+    """The agent step of a ``ckpt-<step>`` folder, from its name."""
+    return int(Path(path).name.split("-")[1])
+
+
 def checkpoints(run_dir: Path) -> list[Path]:
     """The complete checkpoints in ``run_dir``, oldest first (``ckpt-<step>/`` with ``state.pt``, ``meta.json``)."""
     found = [p for p in Path(run_dir).glob("ckpt-*") if p.is_dir() and not p.name.endswith(".tmp")
              and (p / "state.pt").is_file() and (p / "meta.json").is_file()]
-    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+    return sorted(found, key=checkpoint_step)
 
 
 # ------------------------------------------------------------------------------------------------ training
