@@ -15,3 +15,22 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+
+def grade_check_cell(notebook: str, qid: str, **answers):
+    """Run the graded check cell of ``solutions/<notebook>`` tagged ``quiz:<qid>`` (hidden tests included) in
+    a fresh namespace that holds ``answers`` (the names the exercise asks for), and return its
+    :class:`helpers.quiz.Quiz`. ``notebook`` is the file's name, with or without ``.ipynb``."""
+    import nbformat
+
+    from helpers.quiz import Quiz
+
+    name = notebook.removesuffix(".ipynb")
+    nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if f"quiz:{qid}" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{name}: expected one check cell tagged quiz:{qid}, found {len(cells)}"
+    namespace = {"__name__": "__main__", **answers}
+    exec(compile(cells[0].source, f"{name}:{qid}", "exec"), namespace)
+    quiz = namespace["quiz"]
+    assert isinstance(quiz, Quiz)
+    return quiz

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from conftest import grade_check_cell
 from gymnasium.utils.env_checker import check_env
 
 import helpers  # noqa: F401  (registers helpers/GridWorld-v0)
@@ -271,21 +272,6 @@ def test_quiz_layout_5x5():
 
 
 # --- the graded check of quiz Q3 in solutions/08_q_network.ipynb -----------------------------------------
-def _grade_q3(root, **answers):
-    import nbformat
-
-    from helpers.quiz import Quiz
-
-    nb = nbformat.read(root / "solutions" / "08_q_network.ipynb", as_version=4)
-    cells = [c for c in nb.cells if "quiz:q3" in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1
-    namespace = {"__name__": "__main__", **answers}
-    exec(compile(cells[0].source, "08_q_network:q3", "exec"), namespace)
-    quiz = namespace["quiz"]
-    assert isinstance(quiz, Quiz)
-    return quiz
-
-
 def _table_net(table: np.ndarray) -> torch.nn.Module:
     """A network whose output for one-hot state s is row s of ``table``."""
     net = torch.nn.Linear(table.shape[0], 4, bias=False)
@@ -295,14 +281,14 @@ def _table_net(table: np.ndarray) -> torch.nn.Module:
 
 
 def test_q3_optimal_network_gets_full_marks(root):
-    quiz = _grade_q3(root, q3_qnet=_table_net(optimal_q(LAYOUT_5X5)))
+    quiz = grade_check_cell("08_q_network", "q3", q3_qnet=_table_net(optimal_q(LAYOUT_5X5)))
     assert quiz.status == "ok" and quiz.earned == quiz.points == 3, quiz.report()
 
 
 def test_q3_unanswered_scores_zero(root):
-    quiz = _grade_q3(root, q3_qnet=None)
+    quiz = grade_check_cell("08_q_network", "q3", q3_qnet=None)
     assert quiz.status == "not answered" and quiz.earned == 0
-    assert _grade_q3(root).status == "not answered"
+    assert grade_check_cell("08_q_network", "q3").status == "not answered"
 
 
 def test_q3_partial_credit_follows_the_share_of_optimal_states(root):
@@ -313,16 +299,16 @@ def test_q3_partial_credit_follows_the_share_of_optimal_states(root):
     for s in acting[:10]:
         best = q[s].max()
         half_wrong[s] = np.where(optimal_actions(env)[s], best - 0.2, best)  # a non-optimal action on top
-    quiz = _grade_q3(root, q3_qnet=_table_net(half_wrong))
+    quiz = grade_check_cell("08_q_network", "q3", q3_qnet=_table_net(half_wrong))
     assert 0 < quiz.earned < quiz.points, quiz.report()
-    assert _grade_q3(root, q3_qnet=_table_net(-q)).earned < 1.5
+    assert grade_check_cell("08_q_network", "q3", q3_qnet=_table_net(-q)).earned < 1.5
 
 
 def test_q3_right_ranking_with_wrong_values_fails_the_hidden_test(root):
-    quiz = _grade_q3(root, q3_qnet=_table_net(10 * optimal_q(LAYOUT_5X5)))
+    quiz = grade_check_cell("08_q_network", "q3", q3_qnet=_table_net(10 * optimal_q(LAYOUT_5X5)))
     assert quiz.earned < quiz.points, quiz.report()
 
 
 def test_q3_wrong_input_size_is_reported_not_raised(root):
-    quiz = _grade_q3(root, q3_qnet=torch.nn.Linear(12, 4))
+    quiz = grade_check_cell("08_q_network", "q3", q3_qnet=torch.nn.Linear(12, 4))
     assert quiz.status == "ok" and quiz.earned == 0, quiz.report()

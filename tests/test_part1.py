@@ -6,30 +6,13 @@ namespace holding a hand-written answer, then reads the :class:`helpers.quiz.Qui
 
 from __future__ import annotations
 
-import nbformat
 import numpy as np
 import pytest
 import torch
+from conftest import grade_check_cell
 from torch import nn
 
-from helpers.quiz import Quiz
-
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-def check_cell(root, notebook: str, qid: str) -> str:
-    nb = nbformat.read(root / "solutions" / f"{notebook}.ipynb", as_version=4)
-    cells = [c for c in nb.cells if f"quiz:{qid}" in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1, f"{notebook}: expected one check cell tagged quiz:{qid}, found {len(cells)}"
-    return cells[0].source
-
-
-def grade(root, notebook: str, qid: str, **answers) -> Quiz:
-    namespace = {"__name__": "__main__", **answers}
-    exec(compile(check_cell(root, notebook, qid), f"{notebook}:{qid}", "exec"), namespace)
-    quiz = namespace["quiz"]
-    assert isinstance(quiz, Quiz)
-    return quiz
 
 
 def stub(*args, **kwargs):
@@ -50,13 +33,13 @@ def himmelblau_autograd(x0, x1):
 
 
 def test_01_right_answers_get_full_marks(root):
-    quiz = grade(root, "01_autograd", "q1", himmelblau_grad_autograd=himmelblau_autograd,
+    quiz = grade_check_cell("01_autograd", "q1", himmelblau_grad_autograd=himmelblau_autograd,
                  himmelblau_grad_by_hand=himmelblau_by_hand)
     assert quiz.status == "ok" and quiz.earned == quiz.points == 3, quiz.report()
 
 
 def test_01_stubs_are_not_answered(root):
-    quiz = grade(root, "01_autograd", "q1", himmelblau_grad_autograd=stub, himmelblau_grad_by_hand=stub)
+    quiz = grade_check_cell("01_autograd", "q1", himmelblau_grad_autograd=stub, himmelblau_grad_by_hand=stub)
     assert quiz.status == "not answered" and quiz.earned == 0
 
 
@@ -64,12 +47,12 @@ def test_01_hard_coded_visible_answer_fails_hidden_tests(root):
     def hard_coded(x0, x1):
         return (-46.0, -38.0) if (x0, x1) == (1.0, 1.0) else (0.0, 0.0)
 
-    quiz = grade(root, "01_autograd", "q1", himmelblau_grad_autograd=hard_coded, himmelblau_grad_by_hand=hard_coded)
+    quiz = grade_check_cell("01_autograd", "q1", himmelblau_grad_autograd=hard_coded, himmelblau_grad_by_hand=hard_coded)
     assert 0 < quiz.earned < quiz.points, quiz.report()
 
 
 def test_01_a_sign_error_by_hand_loses_points(root):
-    quiz = grade(root, "01_autograd", "q1", himmelblau_grad_autograd=himmelblau_autograd,
+    quiz = grade_check_cell("01_autograd", "q1", himmelblau_grad_autograd=himmelblau_autograd,
                  himmelblau_grad_by_hand=lambda a, b: tuple(-g for g in himmelblau_by_hand(a, b)))
     assert quiz.earned < quiz.points, quiz.report()
 
@@ -88,12 +71,12 @@ def q_of_actions(q_values, actions):
 
 
 def test_02_right_answers_get_full_marks(root):
-    quiz = grade(root, "02_pytorch_essentials", "q1", to_batch=to_batch, q_of_actions=q_of_actions)
+    quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=to_batch, q_of_actions=q_of_actions)
     assert quiz.status == "ok" and quiz.earned == quiz.points, quiz.report()
 
 
 def test_02_stubs_are_not_answered(root):
-    quiz = grade(root, "02_pytorch_essentials", "q1", to_batch=stub, q_of_actions=stub)
+    quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=stub, q_of_actions=stub)
     assert quiz.status == "not answered" and quiz.earned == 0
 
 
@@ -104,7 +87,7 @@ def test_02_float64_batch_and_detached_q_values_lose_points(root):
     def detached(q_values, actions):
         return torch.tensor([q_values[i, a].item() for i, a in enumerate(actions.tolist())])
 
-    quiz = grade(root, "02_pytorch_essentials", "q1", to_batch=float64_batch, q_of_actions=detached)
+    quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=float64_batch, q_of_actions=detached)
     failed = {r.name for r in quiz.results if not r.passed}
     assert "to_batch: float32 tensor of shape (3, 4)" in failed
     assert "gradients flow only into the chosen Q-values" in failed
@@ -119,7 +102,7 @@ def test_02_a_python_loop_and_missing_shape_asserts_lose_points(root):
     def unchecked_batch(observations, device):
         return torch.from_numpy(np.stack(observations)).float().to(device)
 
-    quiz = grade(root, "02_pytorch_essentials", "q1", to_batch=unchecked_batch, q_of_actions=loop)
+    quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=unchecked_batch, q_of_actions=loop)
     failed = {r.name for r in quiz.results if not r.passed}
     assert failed == {"q_of_actions is vectorised: a handful of tensor operations for 1 000 rows",
                       "to_batch: rejects 2-D observations with a message",
@@ -132,9 +115,9 @@ def test_03_closed_form(root):
         w, b = np.polyfit(np.ravel(x), np.ravel(y), 1)
         return float(w), float(b)
 
-    assert grade(root, "03_linear_regression", "q1", fit_closed_form=fit).earned == 2
-    assert grade(root, "03_linear_regression", "q1", fit_closed_form=stub).status == "not answered"
-    swapped = grade(root, "03_linear_regression", "q1", fit_closed_form=lambda x, y: fit(x, y)[::-1])
+    assert grade_check_cell("03_linear_regression", "q1", fit_closed_form=fit).earned == 2
+    assert grade_check_cell("03_linear_regression", "q1", fit_closed_form=stub).status == "not answered"
+    swapped = grade_check_cell("03_linear_regression", "q1", fit_closed_form=lambda x, y: fit(x, y)[::-1])
     assert swapped.earned == 0, swapped.report()
 
 
@@ -151,27 +134,27 @@ class Sine(nn.Module):
 
 
 def test_04_q2_grades_the_held_out_error(root):
-    perfect = grade(root, "04_nonlinear_regression", "q2", q2_model=Sine(1.0))
+    perfect = grade_check_cell("04_nonlinear_regression", "q2", q2_model=Sine(1.0))
     assert perfect.earned == perfect.points == 4, perfect.report()
-    zero = grade(root, "04_nonlinear_regression", "q2", q2_model=Sine(0.0))  # MSE 0.5
+    zero = grade_check_cell("04_nonlinear_regression", "q2", q2_model=Sine(0.0))  # MSE 0.5
     assert zero.earned == 0, zero.report()
-    partial = grade(root, "04_nonlinear_regression", "q2", q2_model=Sine(0.75))  # MSE 0.03125
+    partial = grade_check_cell("04_nonlinear_regression", "q2", q2_model=Sine(0.75))  # MSE 0.03125
     assert 1 < partial.earned < 4, partial.report()
-    assert grade(root, "04_nonlinear_regression", "q2", q2_model=None).status == "not answered"
+    assert grade_check_cell("04_nonlinear_regression", "q2", q2_model=None).status == "not answered"
 
 
 def test_04_q2_wrong_output_shape_fails(root):
-    quiz = grade(root, "04_nonlinear_regression", "q2", q2_model=nn.Linear(1, 3))
+    quiz = grade_check_cell("04_nonlinear_regression", "q2", q2_model=nn.Linear(1, 3))
     assert quiz.earned == 0, quiz.report()
 
 
 # --- 04 · nonlinear regression: Q1, four optimizers (retrains the reference: a few seconds) ---------------------
 def test_04_q1_not_answered_and_wrong_histories(root):
-    assert grade(root, "04_nonlinear_regression", "q1", q1_histories=None, make_optimizer=stub).status == (
+    assert grade_check_cell("04_nonlinear_regression", "q1", q1_histories=None, make_optimizer=stub).status == (
         "not answered")
     # curves of the right length that were not produced by training: every comparison with the reference fails
     fake = {name: [0.5] * 2000 for name in ["SGD", "Momentum", "AdaGrad", "Adam"]}
-    quiz = grade(root, "04_nonlinear_regression", "q1", q1_histories=fake, make_optimizer=stub, q1_fastest="Adam")
+    quiz = grade_check_cell("04_nonlinear_regression", "q1", q1_histories=fake, make_optimizer=stub, q1_fastest="Adam")
     failed = {r.name for r in quiz.results if not r.passed}
     assert {f"{n}: your curve matches a reference run" for n in fake} <= failed
     assert quiz.earned < quiz.points / 2, quiz.report()
@@ -209,6 +192,6 @@ def test_04_q1_really_trained_curves_get_full_marks(root):
             history.append(loss.item())
         histories[name] = history
 
-    quiz = grade(root, "04_nonlinear_regression", "q1", q1_histories=histories, make_optimizer=make_optimizer,
+    quiz = grade_check_cell("04_nonlinear_regression", "q1", q1_histories=histories, make_optimizer=make_optimizer,
                  q1_fastest="Adam")
     assert quiz.status == "ok" and quiz.earned == quiz.points == 4, quiz.report()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import grade_check_cell
 from torch import nn
 
 from helpers import qnet
@@ -84,25 +85,14 @@ def test_table_net_rejects_a_vector():
 
 
 # --- the graded checks of notebooks 08 (q1, q2, q4) and 09 (q1, q2, q3) -------------------------------
-def _grade(notebook, qid, **answers):
-    import nbformat
-
-    nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
-    cells = [c for c in nb.cells if f"quiz:{qid}" in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1
-    namespace = {"__name__": "__main__", **answers}
-    exec(compile(cells[0].source, f"{notebook}:{qid}", "exec"), namespace)
-    return namespace["quiz"]
-
-
 def _full(quiz):
     return quiz.status == "ok" and quiz.earned == quiz.points
 
 
 def test_08_q1_q2_full_marks_for_the_reference_and_none_for_a_stub():
-    assert _full(_grade("08_q_network.ipynb", "q1", td_target=qnet.td_target))
-    assert _full(_grade("08_q_network.ipynb", "q2", td_loss=qnet.td_loss))
-    assert _grade("08_q_network.ipynb", "q1", td_target=lambda *a: None).status == "not answered"
+    assert _full(grade_check_cell("08_q_network.ipynb", "q1", td_target=qnet.td_target))
+    assert _full(grade_check_cell("08_q_network.ipynb", "q2", td_loss=qnet.td_loss))
+    assert grade_check_cell("08_q_network.ipynb", "q1", td_target=lambda *a: None).status == "not answered"
 
 
 def test_08_q1_names_a_missing_terminal_mask_and_a_gradient_leak():
@@ -113,9 +103,9 @@ def test_08_q1_names_a_missing_terminal_mask_and_a_gradient_leak():
     def leaks(q_net, rewards, next_states, terminated, gamma):
         return rewards + gamma * (1 - terminated) * q_net(next_states).max(dim=1).values
 
-    failed = {r.name for r in _grade("08_q_network.ipynb", "q1", td_target=no_mask).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q1", td_target=no_mask).results if not r.passed}
     assert any("terminated" in name for name in failed)
-    failed = {r.name for r in _grade("08_q_network.ipynb", "q1", td_target=leaks).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q1", td_target=leaks).results if not r.passed}
     assert failed == {"no gradient flows into the target (a network with trainable weights)"}
 
 
@@ -123,12 +113,12 @@ def test_08_q2_names_a_loss_over_every_action():
     def every_action(q_net, states, actions, targets):
         return ((q_net(states) - targets[:, None]) ** 2).mean()
 
-    failed = {r.name for r in _grade("08_q_network.ipynb", "q2", td_loss=every_action).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q2", td_loss=every_action).results if not r.passed}
     assert "only the taken actions get a gradient" in failed
 
 
 def test_08_q4_reference_passes_and_a_missing_zero_grad_fails():
-    assert _full(_grade("08_q_network.ipynb", "q4", update=qnet.update))
+    assert _full(grade_check_cell("08_q_network.ipynb", "q4", update=qnet.update))
 
     def no_zero_grad(q_net, optimizer, states, actions, rewards, next_states, terminated, gamma):
         loss = qnet.td_loss(q_net, states, actions, qnet.td_target(q_net, rewards, next_states, terminated, gamma))
@@ -136,14 +126,14 @@ def test_08_q4_reference_passes_and_a_missing_zero_grad_fails():
         optimizer.step()
         return loss.item()
 
-    failed = {r.name for r in _grade("08_q_network.ipynb", "q4", update=no_zero_grad).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q4", update=no_zero_grad).results if not r.passed}
     assert "one SGD step, with the old gradients cleared first" in failed
 
 
 def test_09_checks_full_marks_for_the_references():
-    assert _full(_grade("09_deep_sarsa.ipynb", "q1", sarsa_targets=qnet.sarsa_targets))
-    assert _full(_grade("09_deep_sarsa.ipynb", "q2", epsilon_greedy=qnet.epsilon_greedy))
-    assert _full(_grade("09_deep_sarsa.ipynb", "q3", sarsa_episode=qnet.sarsa_episode))
+    assert _full(grade_check_cell("09_deep_sarsa.ipynb", "q1", sarsa_targets=qnet.sarsa_targets))
+    assert _full(grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=qnet.epsilon_greedy))
+    assert _full(grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=qnet.sarsa_episode))
 
 
 def test_09_q2_names_global_randomness_and_a_loop():
@@ -155,9 +145,9 @@ def test_09_q2_names_global_randomness_and_a_loop():
         return np.array([int(rng.integers(q_values.shape[1])) if rng.random() < epsilon else int(row.argmax())
                          for row in q_values])
 
-    failed = {r.name for r in _grade("09_deep_sarsa.ipynb", "q2", epsilon_greedy=global_random).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=global_random).results if not r.passed}
     assert failed == {"all randomness from `rng`: the same seed repeats the actions"}
-    failed = {r.name for r in _grade("09_deep_sarsa.ipynb", "q2", epsilon_greedy=per_row).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=per_row).results if not r.passed}
     assert failed == {"vectorised: at most 4 uses of `rng` for a batch of 1000"}
 
 
@@ -181,9 +171,9 @@ def test_09_q3_names_an_off_policy_episode_and_a_done_flag():
             obs, action, total = next_obs, next_action, total + reward
         return total, info
 
-    failed = {r.name for r in _grade("09_deep_sarsa.ipynb", "q3", sarsa_episode=acts_twice).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=acts_twice).results if not r.passed}
     assert "act once per state: 6 calls (the start and each next state)" in failed
-    failed = {r.name for r in _grade("09_deep_sarsa.ipynb", "q3", sarsa_episode=passes_done).results if not r.passed}
+    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=passes_done).results if not r.passed}
     assert failed == {"truncated after 3 steps: learn gets terminated=False and the episode stops"}
 
 
