@@ -91,6 +91,10 @@ def _problem(yours: Any, name: str, checks: Sequence[tuple[str, Callable[[Callab
         returned_none.append(result is None)
         return result
 
+    placeholder = f"`{name}` still returns None"
+    if isinstance(yours, type) and issubclass(yours, torch.nn.Module):  # a module: its forward is the answer
+        spy, placeholder = _watch_forward(yours, returned_none), f"`{name}.forward` still returns None"
+
     for description, test in checks:
         try:
             ok = test(spy)
@@ -99,12 +103,25 @@ def _problem(yours: Any, name: str, checks: Sequence[tuple[str, Callable[[Callab
             ok, text = False, str(exc).strip().splitlines()
             error = f"{type(exc).__name__}{': ' + text[0] if text else ''}"
         if not ok and not returns_none and returned_none and all(returned_none):
-            return f"write yours in the exercise above and run this cell again (`{name}` still returns None)"
+            return f"write yours in the exercise above and run this cell again ({placeholder})"
         if error is not None:
             return f"fix: {description} raised {error}"
         if not ok:
             return f"fix: {description}"
     return None
+
+
+def _watch_forward(module_class: type, returned_none: list[bool]) -> type:
+    """A subclass of the student's module class that records whether ``forward`` returned ``None``."""
+
+    class Watched(module_class):  # type: ignore[misc, valid-type]
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            result = super().forward(*args, **kwargs)
+            returned_none.append(result is None)
+            return result
+
+    Watched.__name__, Watched.__qualname__ = module_class.__name__, module_class.__qualname__
+    return Watched
 
 
 class StudentCodeFailed(Exception):

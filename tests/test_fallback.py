@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from helpers.fallback import yours_or_reference
 
@@ -99,3 +100,32 @@ def test_train_with_fallback_keeps_the_name_of_the_inner_piece_and_the_lessons_o
         train_with_fallback(lambda p: {}["lesson bug"], {"f": abs}, {"f": abs})
     with pytest.raises(ValueError, match="no reference"):
         train_with_fallback(lambda p: None, {"h": reference}, {"f": reference})
+
+
+def test_a_module_whose_forward_is_still_the_placeholder_is_not_answered(capsys):
+    class Net(torch.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+
+        def forward(self, x):
+            ...
+
+    class Reference(torch.nn.Linear):
+        def __init__(self, n):
+            super().__init__(n, 1)
+
+    chosen = yours_or_reference("Net", Reference, namespace={"Net": Net}, checks=[
+        ("write `forward`", lambda N: N(3)(torch.zeros(2, 3)) is not None)])
+    assert chosen is Reference
+    out = capsys.readouterr().out
+    assert "write yours in the exercise above" in out and "`Net.forward` still returns None" in out
+
+
+def test_a_written_module_is_used_itself_not_the_watching_subclass(capsys):
+    class Net(torch.nn.Linear):
+        def __init__(self, n):
+            super().__init__(n, 1)
+
+    chosen = yours_or_reference("Net", torch.nn.Identity, namespace={"Net": Net}, checks=[
+        ("one output", lambda N: N(3)(torch.zeros(2, 3)).shape == (2, 1))])
+    assert chosen is Net and "✅ using your `Net`" in capsys.readouterr().out
