@@ -78,7 +78,7 @@ def test_resumed_run_equals_uninterrupted(uninterrupted, tmp_path, capsys):
     assert [(s["start_step"], s["end_step"]) for s in record["segments"]] == [(0, 210), (210, 300)]
 
 
-FAST = ["--channels-last", "--fused-adam"]
+FAST = ["--channels-last", "--fused-adam", "--flush-denormals"]
 
 
 def _losses_close(plain: list[dict[str, str]], fast: list[dict[str, str]]) -> bool:
@@ -87,8 +87,8 @@ def _losses_close(plain: list[dict[str, str]], fast: list[dict[str, str]]) -> bo
 
 
 def test_fast_cpu_options_train_the_same_run_up_to_rounding_and_resume_exactly(uninterrupted, tmp_path):
-    """--channels-last and --fused-adam change only memory order and kernels: the same episodes, losses equal
-    to float rounding; such a run resumed with the same options equals its uninterrupted self byte for
+    """--channels-last, --fused-adam and --flush-denormals change only memory order, kernels and numbers below
+    1.2e-38: the same episodes, losses equal to float rounding; such a run resumed with the same options equals its uninterrupted self byte for
     byte; and a plain run can switch to them at a checkpoint (as the real run did)."""
     whole, resumed, switched = tmp_path / "whole", tmp_path / "resumed", tmp_path / "switched"
     train(whole, *FAST)
@@ -104,6 +104,15 @@ def test_fast_cpu_options_train_the_same_run_up_to_rounding_and_resume_exactly(u
     record = json.loads((switched / "record.json").read_text())
     assert all(f in record["segments"][1]["argv"] for f in FAST) and not any(f in record["segments"][0]["argv"] for f in FAST)
     assert _losses_close(plain, read_curve(switched / "curve.csv"))
+
+
+def test_flush_denormals_holds_only_inside_its_block():
+    tiny = 1e-39  # below float32's smallest normal number, 1.18e-38
+    with dqn_pong.denormals_flushed(True):
+        assert torch.tensor([tiny]).item() == 0.0
+    assert torch.tensor([tiny]).item() > 0.0
+    with dqn_pong.denormals_flushed(False):
+        assert torch.tensor([tiny]).item() > 0.0
 
 
 def test_record_names_the_run_and_its_command_reproduces_the_first_checkpoint(uninterrupted):
