@@ -11,7 +11,7 @@ exercises fall back on (through :func:`helpers.fallback.yours_or_reference`)::
 
 and the lesson's own building blocks: :class:`GaussianActorCritic` (the network),
 :func:`gae_advantages` (generalised advantage estimation over a vector-environment rollout) and
-:func:`evaluate_mean_action` (the deterministic policy ``a = μ_θ(s)``, played on a vector environment).
+:func:`evaluate_mean_action` (the deterministic policy ``a = μ_θ(s)``, played by :func:`helpers.evaluation.evaluate`).
 
 Shapes: a batch of ``B`` states with ``d``-dimensional actions gives ``mean`` and ``log_std`` of shape
 ``(B, d)`` and one log-probability and one entropy per state, shape ``(B,)``.
@@ -161,18 +161,16 @@ def gae_advantages(rewards: np.ndarray, values: np.ndarray, terminated: np.ndarr
 def evaluate_mean_action(model: GaussianActorCritic, env_id: str = "Pendulum-v1", n_episodes: int = 10, *,
                          seed: int = 10_000) -> np.ndarray:
     """Returns of ``n_episodes`` episodes played with the mean action ``a = μ_θ(s)`` (clipped to the
-    action space), side by side in one vector environment reset with ``seed``."""
-    envs = gym.make_vec(env_id, num_envs=n_episodes, vectorization_mode="sync")
-    try:
-        low, high = envs.single_action_space.low, envs.single_action_space.high
-        obs, _ = envs.reset(seed=seed)
-        returns, done = np.zeros(n_episodes), np.zeros(n_episodes, bool)
-        while not done.all():
-            with torch.no_grad():
-                mean = model(torch.as_tensor(obs, dtype=torch.float32))[0].numpy()
-            obs, reward, terminated, truncated, _ = envs.step(np.clip(mean, low, high))
-            returns += np.where(done, 0.0, reward)
-            done |= terminated | truncated
-    finally:
-        envs.close()
-    return returns
+    action space): :func:`helpers.evaluation.evaluate` with that deterministic policy (episode ``i``
+    starts from ``reset(seed=seed + i)``)."""
+    from helpers.evaluation import evaluate
+
+    probe = gym.make(env_id)
+    low, high = probe.action_space.low, probe.action_space.high
+    probe.close()
+
+    def mean_action(obs_batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.clip(model(torch.as_tensor(obs_batch, dtype=torch.float32))[0].numpy(), low, high)
+
+    return evaluate(mean_action, env_id, n_episodes, seed=seed)
