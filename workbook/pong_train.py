@@ -86,6 +86,12 @@ class PongConfig:
     epsilon_end: float = 0.01
     exploration_fraction: float = 0.1  # ε decays linearly over this share of total_steps (CleanRL: 10 %)
     loss: str = "huber"  # the course's default; the DQN paper's clipped error (CleanRL uses MSE)
+    adam_eps: float = 1e-8  # Adam's ε (PyTorch's and CleanRL's default); Rainbow and Dopamine use 1.5e-4 for Atari,
+    #   which keeps Adam from turning tiny gradients into full-size steps
+
+    #: fields added after the course's first recorded run: a checkpoint stores them only when they differ from the
+    #: default, so that the earlier runs' recorded commands still reproduce their checkpoints byte for byte
+    LATER_FIELDS = ("adam_eps",)
 
     def __post_init__(self) -> None:
         for name in ["total_steps", "buffer_size", "train_frequency", "batch_size", "target_update_interval"]:
@@ -97,6 +103,11 @@ class PongConfig:
             raise ValueError(f"PongConfig.loss must be 'huber' or 'mse', got {self.loss!r}")
         if not 0.0 <= self.repeat_action_probability <= 1.0:
             raise ValueError("PongConfig.repeat_action_probability must lie in [0, 1]")
+
+    def stored(self) -> dict[str, Any]:
+        """The fields as a checkpoint stores them (:attr:`LATER_FIELDS` only when they differ from the default)."""
+        defaults = PongConfig.__dataclass_fields__
+        return {k: v for k, v in asdict(self).items() if k not in self.LATER_FIELDS or v != defaults[k].default}
 
     @property
     def exploration_steps(self) -> int:
@@ -256,7 +267,7 @@ class Trainer:
         self.target_net = copy.deepcopy(self.q_net)
         # fused_adam: Adam's update in one fused kernel instead of a loop of tensor operations (8.2 → 0.9 ms
         # per step for the Nature CNN's 1.7M weights on 2 CPU threads); the same update up to rounding
-        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.learning_rate,
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.learning_rate, eps=config.adam_eps,
                                           fused=True if fused_adam else None)
         self.buffer = FrameReplayBuffer(config.buffer_size, (84, 84), stack=4, seed=config.seed)
         self.explore = np.random.default_rng(config.seed)
@@ -402,7 +413,7 @@ class Trainer:
 
     def state(self) -> dict[str, Any]:
         """Everything the run's future depends on (no clocks: identical runs give identical bytes)."""
-        return {"config": asdict(self.config), "step": self.step, "episode": self.episode, "updates": self.updates,
+        return {"config": self.config.stored(), "step": self.step, "episode": self.episode, "updates": self.updates,
                 "q_net": self.q_net.state_dict(), "target_net": self.target_net.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "buffer": buffer_state(self.buffer),
                 "rng": rng_states(self.explore)}
