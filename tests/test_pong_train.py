@@ -203,3 +203,9 @@ def test_select_exports_the_best_checkpoint_on_games_the_evaluation_never_plays(
     assert means[chosen] == max(means.values()) and (chosen == 300 or means[210] > means[300])
     state = torch.load(uninterrupted / f"ckpt-{chosen:09d}" / "state.pt", weights_only=False)["q_net"]
     assert meta["train_steps"] == chosen and all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())
+
+
+def test_a_field_added_later_is_stored_only_when_set():
+    plain, tuned = PongConfig(), PongConfig.from_overrides(["adam_eps=1.5e-4"])
+    assert "adam_eps" not in plain.stored() and tuned.stored()["adam_eps"] == 1.5e-4
+    assert PongConfig(**plain.stored()) == plain and PongConfig(**tuned.stored()) == tuned
