@@ -31,6 +31,7 @@ values to 0 (they change no update above 1e-30).
     python bench/dqn_pong.py --export /root/pong-run        # newest checkpoint -> helpers/data/pong_dqn.pt
     python bench/dqn_pong.py --select /root/pong-snaps --from-step 1500000 --jobs 2   # or: the best of several
     python bench/dqn_pong.py --reproduce bench/pong/record.json   # recorded command -> same first checkpoint?
+    python bench/dqn_pong.py --diagnose /root/pong-run      # dead units per layer: has the network collapsed?
 
 ``--select`` plays every checkpoint (from ``--from-step`` on) for ``--episodes`` validation games that
 start from ``--select-seed`` (default 20000), not from the evaluation's seeds (10000 on), exports the one
@@ -65,6 +66,7 @@ from workbook.pong_train import (
     Trainer,
     checkpoint_step,
     checkpoints,
+    diagnose,
     export_weights,
     load_weights,
     protocol,
@@ -118,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
                         "not overlap the evaluation's")
     p.add_argument("--from-step", type=int, default=0, help="--select: only checkpoints at or after this agent step")
     p.add_argument("--jobs", type=int, default=1, help="--select: checkpoints played at once, one process each (default 1)")
+    p.add_argument("--diagnose", type=Path, default=None, metavar="RUN_DIR_OR_CHECKPOINT",
+                   help="print each checkpoint's dead units per layer and Q spread (a collapsed run shows conv3 at 1.0)")
     p.add_argument("--reproduce", type=Path, default=None, metavar="RECORD_JSON",
                    help="rerun the recorded command up to its first checkpoint and compare the state.pt SHA-256")
     return p
@@ -276,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         emit({"status": "exported", "weights": str(args.weights_out), "chosen_step": selection["chosen_step"],
               "candidates": len(selection["candidates"])})
+        return 0
+    if args.diagnose is not None:
+        for ckpt in checkpoints(args.diagnose) or [args.diagnose]:
+            emit({"checkpoint": str(ckpt), **diagnose(ckpt)})
         return 0
     if args.reproduce is not None:
         result = reproduce(args.reproduce)

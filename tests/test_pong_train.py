@@ -209,3 +209,21 @@ def test_a_field_added_later_is_stored_only_when_set():
     plain, tuned = PongConfig(), PongConfig.from_overrides(["adam_eps=1.5e-4"])
     assert "adam_eps" not in plain.stored() and tuned.stored()["adam_eps"] == 1.5e-4
     assert PongConfig(**plain.stored()) == plain and PongConfig(**tuned.stored()) == tuned
+
+
+def test_dead_units_flags_a_collapsed_network(uninterrupted, capsys):
+    from helpers.atari import NatureCNN
+    from workbook.pong_train import dead_units
+
+    torch.manual_seed(0)
+    net, obs = NatureCNN(6), torch.randint(0, 256, (16, 4, 84, 84), dtype=torch.uint8)
+    assert dead_units(net, obs)["conv3"] < 1.0
+    with torch.no_grad():
+        net.features[4].bias.fill_(-1e6)  # every conv3 unit negative before its ReLU: the collapse
+    shares = dead_units(net, obs)
+    assert shares["conv3"] == 1.0 and shares["fc512"] >= 0.0
+    assert dqn_pong.main(["--diagnose", str(uninterrupted)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["step"] for r in rows] == [210, 300]
+    assert all(set(r["dead_units"]) == {"conv1", "conv2", "conv3", "fc512"} for r in rows)
+    assert all(0.0 <= v <= 1.0 for r in rows for v in r["dead_units"].values())

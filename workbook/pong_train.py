@@ -533,3 +533,36 @@ def load_weights(path: Path = WEIGHTS_PATH, device: str | torch.device = "cpu") 
     net.load_state_dict(blob["q_net"])
     return net.eval(), meta
 
+
+
+def dead_units(q_net: NatureCNN, obs: torch.Tensor) -> dict[str, float]:
+    """The share of each hidden layer's units (conv channels, the 512 linear units) that output 0 for every one
+    of the stacked observations ``obs`` (a uint8 batch), i.e. ReLUs that no gradient can revive on these states.
+
+    A run whose ``conv3`` share reaches 1 has collapsed: the head sees only zeros, every state gets the same
+    Q-values, and it cannot learn again (the course's second Pong run did this within 5 500 updates with Adam's
+    ε = 1e-8; with 1.5e-4 the same start kept three quarters of conv3 alive).
+    """
+    names, shares = ["conv1", "conv2", "conv3"], {}
+    with torch.no_grad():
+        h = obs.float() / 255.0
+        for layer in q_net.features:
+            h = layer(h)
+            if isinstance(layer, torch.nn.ReLU):
+                shares[names[len(shares)]] = float((h.amax(dim=(0, 2, 3)) <= 0).float().mean())
+        hidden = q_net.head[1](q_net.head[0](h))
+        shares["fc512"] = float((hidden.amax(dim=0) <= 0).float().mean())
+    return shares
+
+
+def diagnose(checkpoint: Path, n: int = 512) -> dict[str, Any]:
+    """Dead units (:func:`dead_units`) and Q-value spread of a checkpoint, on its buffer's newest ``n``
+    transitions (read without touching any random number generator)."""
+    trainer = Trainer.from_checkpoint(Path(checkpoint))
+    buffer = trainer.buffer
+    newest = np.arange(max(buffer.first, buffer.added - n), buffer.added)
+    obs = torch.as_tensor(buffer.gather(newest).obs)
+    with torch.no_grad():
+        q = trainer.q_net(obs)
+    return {"step": trainer.step, "dead_units": dead_units(trainer.q_net, obs),
+            "q_mean": round(float(q.mean()), 4), "q_spread_over_actions": round(float(q.std(dim=1).mean()), 5)}
