@@ -40,7 +40,7 @@ games the choice never saw, so picking the best checkpoint does not inflate the 
 
 Hyperparameters: :class:`workbook.pong_train.PongConfig`, changed with ``--set name=value``. A resumed run
 takes its configuration from the checkpoint and equals the run that never stopped (same torch build,
-device and ``--threads``). ``--device cuda`` runs the same code on a GPU.
+device and ``--threads``). ``--device cuda`` runs the same code on a GPU, with deterministic kernels so that resuming stays exact.
 """
 
 from __future__ import annotations

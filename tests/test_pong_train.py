@@ -106,6 +106,20 @@ def test_fast_cpu_options_train_the_same_run_up_to_rounding_and_resume_exactly(u
     assert _losses_close(plain, read_curve(switched / "curve.csv"))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/dqn_pong.py --device cuda)")
+def test_a_run_on_cuda_resumes_exactly(tmp_path):
+    """--device cuda: the same tiny run, stopped at its first checkpoint and resumed, equals its uninterrupted self
+    byte for byte (deterministic cuDNN and scatter kernels)."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    train(whole, "--device", "cuda")
+    train(resumed, "--device", "cuda", "--until", "150")
+    assert dqn_pong.main(["--train", "--resume", "--device", "cuda", "--run-dir", str(resumed)]) == 0
+    assert sha256(whole / "ckpt-000000300" / "state.pt") == sha256(resumed / "ckpt-000000300" / "state.pt")
+    a, b = read_curve(whole / "curve.csv"), read_curve(resumed / "curve.csv")
+    assert [[r[k] for k in DETERMINISTIC] for r in a] == [[r[k] for k in DETERMINISTIC] for r in b]
+    assert json.loads((whole / "record.json").read_text())["segments"][0]["device"] == "cuda"
+
+
 def test_flush_denormals_holds_only_inside_its_block():
     tiny = 1e-39  # below float32's smallest normal number, 1.18e-38
     with dqn_pong.denormals_flushed(True):

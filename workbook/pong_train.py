@@ -257,6 +257,11 @@ class Trainer:
         self.config = config
         self.device = torch.device(device)
         self.threads = threads
+        if self.device.type == "cuda":  # a resumed GPU run equals an uninterrupted one only with deterministic
+            # kernels: cuDNN's convolutions, and the scatter in gather's backward (q_loss) are not by default
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS first starts
+            torch.backends.cudnn.benchmark = False
+            torch.use_deterministic_algorithms(True)
         # channels_last: the networks and batches in NHWC memory order, which oneDNN's CPU convolutions
         # run faster (batch-32 update 22 → 18 ms on 2 threads here); the same numbers up to rounding
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
