@@ -42,6 +42,7 @@ _STUBS = (None, Ellipsis)
 def yours_or_reference(name: str, reference: Callable[..., Any], *,
                        checks: Sequence[tuple[str, Callable[[Callable[..., Any]], Any]]] = (),
                        returns_none: bool = False,
+                       method: str | None = None,
                        namespace: dict[str, Any] | None = None) -> Callable[..., Any]:
     """The student's function called ``name`` if it is written and passes ``checks``, else ``reference``.
 
@@ -57,6 +58,9 @@ def yours_or_reference(name: str, reference: Callable[..., Any], *,
     returns_none:
         True for a function that returns ``None`` by design (it changes its arguments in place): a
         failed check is then reported as such, not as "still returns None" (the placeholder's sign).
+    method:
+        For an exercise that is a class: the method the student writes (``"sample"``), whose ``None``
+        is the placeholder's sign. An ``nn.Module``'s is ``"forward"`` unless named.
     namespace:
         Where to look ``name`` up; defaults to the calling cell's globals.
 
@@ -68,9 +72,11 @@ def yours_or_reference(name: str, reference: Callable[..., Any], *,
         raise ValueError(f"name must be the exercise's function name, like 'td_target', got {name!r}")
     if not callable(reference):
         raise TypeError(f"reference must be a function, got {type(reference).__name__}")
+    if method is not None and not (isinstance(method, str) and method.isidentifier()):
+        raise ValueError(f"method must be the name of the method the exercise asks for, like 'sample', got {method!r}")
     ns = namespace if namespace is not None else sys._getframe(1).f_globals
     yours = ns.get(name)
-    problem = _problem(yours, name, checks, returns_none)
+    problem = _problem(yours, name, checks, returns_none, method)
     if problem is None:
         print(f"✅ using your `{name}`")
         return yours
@@ -79,7 +85,7 @@ def yours_or_reference(name: str, reference: Callable[..., Any], *,
 
 
 def _problem(yours: Any, name: str, checks: Sequence[tuple[str, Callable[[Callable[..., Any]], Any]]],
-             returns_none: bool = False) -> str | None:
+             returns_none: bool = False, method: str | None = None) -> str | None:
     if yours in _STUBS:
         return f"write yours in the exercise above and run this cell again (`{name}` is not defined yet)"
     if not callable(yours):
@@ -92,8 +98,10 @@ def _problem(yours: Any, name: str, checks: Sequence[tuple[str, Callable[[Callab
         return result
 
     placeholder = f"`{name}` still returns None"
-    if isinstance(yours, type) and issubclass(yours, torch.nn.Module):  # a module: its forward is the answer
-        spy, placeholder = _watch_forward(yours, returned_none), f"`{name}.forward` still returns None"
+    if isinstance(yours, type) and method is None and issubclass(yours, torch.nn.Module):
+        method = "forward"  # a module: its forward is the answer
+    if isinstance(yours, type) and method is not None:
+        spy, placeholder = _watch_method(yours, method, returned_none), f"`{name}.{method}` still returns None"
 
     for description, test in checks:
         try:
@@ -111,17 +119,16 @@ def _problem(yours: Any, name: str, checks: Sequence[tuple[str, Callable[[Callab
     return None
 
 
-def _watch_forward(module_class: type, returned_none: list[bool]) -> type:
-    """A subclass of the student's module class that records whether ``forward`` returned ``None``."""
+def _watch_method(cls: type, method: str, returned_none: list[bool]) -> type:
+    """A subclass of the student's class that records whether ``method`` returned ``None``."""
+    original = getattr(cls, method)
 
-    class Watched(module_class):  # type: ignore[misc, valid-type]
-        def forward(self, *args: Any, **kwargs: Any) -> Any:
-            result = super().forward(*args, **kwargs)
-            returned_none.append(result is None)
-            return result
+    def watched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        returned_none.append(result is None)
+        return result
 
-    Watched.__name__, Watched.__qualname__ = module_class.__name__, module_class.__qualname__
-    return Watched
+    return type(cls.__name__, (cls,), {method: watched, "__qualname__": cls.__qualname__, "__module__": cls.__module__})
 
 
 class StudentCodeFailed(Exception):

@@ -31,7 +31,7 @@ import numpy as np
 
 from helpers._checks import check_int
 
-__all__ = ["Batch", "ReplayBuffer"]
+__all__ = ["Batch", "ConsecutiveBuffer", "ReplayBuffer"]
 
 
 @dataclass(frozen=True)
@@ -208,3 +208,24 @@ class ReplayBuffer:
             indices=indices,
             weights=weights,
         )
+
+
+class ConsecutiveBuffer(ReplayBuffer):
+    """A :class:`ReplayBuffer` whose ``sample(n)`` hands out the ``n`` newest transitions, newest first.
+
+    Experience replay without its shuffle: the same stored data, batch size and number of updates, but
+    each mini-batch is a run of consecutive, correlated transitions, as online Q-learning sees them.
+    Notebook 12 (exercise q3) trains DQN with it to separate the two things ``replay=False`` changes at
+    once: the batch's size and its order. Sampling draws no random numbers.
+    """
+
+    def sample(self, batch_size: int) -> Batch:
+        """The ``batch_size`` most recently added transitions, newest first (``indices`` say where they lie).
+
+        Raises
+        ------
+        ValueError
+            When the buffer holds fewer than ``batch_size`` transitions, or ``batch_size < 1``.
+        """
+        check_sample_size(batch_size, self.size)
+        return self.gather((self.pos - 1 - np.arange(batch_size)) % self.capacity)

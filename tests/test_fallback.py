@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,3 +130,33 @@ def test_a_written_module_is_used_itself_not_the_watching_subclass(capsys):
     chosen = yours_or_reference("Net", torch.nn.Identity, namespace={"Net": Net}, checks=[
         ("one output", lambda N: N(3)(torch.zeros(2, 3)).shape == (2, 1))])
     assert chosen is Net and "✅ using your `Net`" in capsys.readouterr().out
+
+
+def test_a_class_whose_named_method_is_still_the_placeholder_is_not_answered(capsys):
+    from helpers.replay import ConsecutiveBuffer, ReplayBuffer
+
+    class Mine(ReplayBuffer):
+        def sample(self, batch_size):
+            ...
+
+    def newest_two(Buffer):
+        buf = Buffer(4, (1,))
+        for t in range(3):
+            buf.add([t], 0, 0.0, [t + 1], False)
+        return list(Buffer.sample(buf, 2).obs[:, 0]) == [2, 1]
+
+    chosen = yours_or_reference("Mine", ConsecutiveBuffer, method="sample", namespace={"Mine": Mine},
+                                checks=[("the newest two, newest first", newest_two)])
+    assert chosen is ConsecutiveBuffer
+    assert "`Mine.sample` still returns None" in capsys.readouterr().out
+
+    class Written(ReplayBuffer):  # answered, but wrong: oldest first
+        def sample(self, batch_size):
+            return self.gather(np.arange(batch_size))
+
+    chosen = yours_or_reference("Written", ConsecutiveBuffer, method="sample", namespace={"Written": Written},
+                                checks=[("the newest two, newest first", newest_two)])
+    out = capsys.readouterr().out
+    assert chosen is ConsecutiveBuffer and "fix: the newest two, newest first\n" in out and "raised" not in out
+    with pytest.raises(ValueError, match="method must be"):
+        yours_or_reference("Written", ConsecutiveBuffer, method="sample()", namespace={"Written": Written})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.replay import Batch, ReplayBuffer
+from helpers.replay import Batch, ConsecutiveBuffer, ReplayBuffer
 
 
 def fill(buf: ReplayBuffer, n: int) -> None:
@@ -107,3 +107,20 @@ def test_push_keeps_terminated_and_drops_truncated():
     buf.push(np.zeros(4), 1, 1.0, np.ones(4), terminated=False, truncated=True)  # time limit: bootstraps
     buf.push(np.zeros(4), 0, 1.0, np.ones(4), terminated=True, truncated=False)
     assert buf.terminated[:2].tolist() == [0.0, 1.0] and len(buf) == 2
+
+
+def test_consecutive_buffer_hands_out_the_newest_transitions_newest_first():
+    buf = ConsecutiveBuffer(capacity=3, obs_shape=(1,), seed=0)
+    with pytest.raises(ValueError, match="cannot sample 1 transitions from a buffer holding 0"):
+        buf.sample(1)
+    for t in range(5):  # wraps: slots hold 3, 4, 2
+        buf.add([t], t % 2, float(t), [t + 1], terminated=t == 4)
+    state = buf.rng.bit_generator.state
+    batch = buf.sample(3)
+    assert list(batch.obs[:, 0]) == [4, 3, 2] and list(batch.next_obs[:, 0]) == [5, 4, 3]
+    assert list(batch.rewards) == [4, 3, 2] and list(batch.terminated) == [1, 0, 0]
+    assert list(batch.indices) == [1, 0, 2]
+    assert list(buf.sample(1).obs[:, 0]) == [4]
+    assert buf.rng.bit_generator.state == state, "sampling draws no random numbers"
+    with pytest.raises(ValueError, match="cannot sample 4"):
+        buf.sample(4)
