@@ -49,6 +49,7 @@ build: $(STAMP)
 
 ## bench: the benchmarks (slow; prints JSON figures)
 bench: $(STAMP)
+	$(BIN)/python bench/notebook_times.py  # every notebook run alone against its limit (~11 min; on an idle machine)
 	$(BIN)/python bench/dqn_cartpole.py
 	$(BIN)/python bench/dqn_ablation.py
 	$(BIN)/python bench/deep_sarsa.py
