@@ -241,3 +241,22 @@ def test_dead_units_flags_a_collapsed_network(uninterrupted, capsys):
     assert [r["step"] for r in rows] == [210, 300]
     assert all(set(r["dead_units"]) == {"conv1", "conv2", "conv3", "fc512"} for r in rows)
     assert all(0.0 <= v <= 1.0 for r in rows for v in r["dead_units"].values())
+
+
+def test_each_checkpoint_logs_its_health_and_warns_of_a_collapse(uninterrupted, tmp_path, capsys):
+    from workbook.pong_train import Trainer
+
+    train(tmp_path / "logged", "--until", "150")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "checkpoint_health" in line]
+    assert [line["checkpoint_health"]["step"] for line in lines] == [210]
+    assert sha256(tmp_path / "logged" / "ckpt-000000210" / "state.pt") == \
+        sha256(uninterrupted / "ckpt-000000210" / "state.pt"), "checking health changes nothing"
+
+    trainer, logged = Trainer.from_checkpoint(uninterrupted / "ckpt-000000300"), []
+    trainer.log_health(logged.append)
+    assert len(logged) == 1 and json.loads(logged[0])["checkpoint_health"]["dead_units"]["conv3"] < 0.95
+    with torch.no_grad():
+        trainer.q_net.features[4].bias.fill_(-1e6)  # every conv3 unit dead
+    logged.clear()
+    trainer.log_health(logged.append)
+    assert len(logged) == 2 and logged[1].startswith("warning: 100% of conv3's units are dead at step 300")

@@ -403,6 +403,8 @@ class Trainer:
                 log(json.dumps({**row, "steps_per_s": round(rate, 1)}))
             if self.step >= next_checkpoint and self.step < cfg.total_steps:
                 self.save_checkpoint(run_dir, keep=keep)
+                if log is not None:
+                    self.log_health(log)
                 next_checkpoint = (self.step // checkpoint_every + 1) * checkpoint_every
                 if until is not None and self.step >= until:
                     status = "stopped"
@@ -413,6 +415,28 @@ class Trainer:
             status = "finished"
             self.save_checkpoint(run_dir, keep=keep)
         return self.write_record(record_dir, status)
+
+    def health(self, n: int = 512) -> dict[str, Any]:
+        """Dead units (:func:`dead_units`) and the Q-values' spread over actions on the buffer's newest ``n``
+        transitions. Draws no random numbers and changes nothing, so a run that checks its health equals one
+        that does not."""
+        buffer = self.buffer
+        newest = np.arange(max(buffer.first, buffer.added - n), buffer.added)
+        obs = torch.as_tensor(buffer.gather(newest).obs, device=self.device)
+        with torch.no_grad():
+            q = self.q_net(obs)
+        return {"step": self.step, "dead_units": dead_units(self.q_net, obs),
+                "q_mean": round(float(q.mean()), 4), "q_spread_over_actions": round(float(q.std(dim=1).mean()), 5)}
+
+    def log_health(self, log: Callable[[str], None]) -> None:
+        """Log :meth:`health` as a JSON line, and a warning when conv3 is (nearly) all dead: a collapsed run."""
+        health = self.health()
+        log(json.dumps({"checkpoint_health": health}))
+        conv3 = health["dead_units"]["conv3"]
+        if conv3 >= COLLAPSED_SHARE:
+            log(f"warning: {conv3:.0%} of conv3's units are dead at step {self.step}: the run has most likely "
+                "collapsed (every state gets nearly the same Q-values, and no gradient reaches the dead units); "
+                "stop it and start again with other settings (a run 2 that did this: Adam's ε 1e-8)")
 
     # -- files --
 
@@ -540,6 +564,10 @@ def load_weights(path: Path = WEIGHTS_PATH, device: str | torch.device = "cpu") 
 
 
 
+#: A conv3 dead share from which :meth:`Trainer.log_health` warns that the run has collapsed.
+COLLAPSED_SHARE = 0.95
+
+
 def dead_units(q_net: NatureCNN, obs: torch.Tensor) -> dict[str, float]:
     """The share of each hidden layer's units (conv channels, the 512 linear units) that output 0 for every one
     of the stacked observations ``obs`` (a uint8 batch), i.e. ReLUs that no gradient can revive on these states.
@@ -562,12 +590,5 @@ def dead_units(q_net: NatureCNN, obs: torch.Tensor) -> dict[str, float]:
 
 def diagnose(checkpoint: Path, n: int = 512) -> dict[str, Any]:
     """Dead units (:func:`dead_units`) and Q-value spread of a checkpoint, on its buffer's newest ``n``
-    transitions (read without touching any random number generator)."""
-    trainer = Trainer.from_checkpoint(Path(checkpoint))
-    buffer = trainer.buffer
-    newest = np.arange(max(buffer.first, buffer.added - n), buffer.added)
-    obs = torch.as_tensor(buffer.gather(newest).obs)
-    with torch.no_grad():
-        q = trainer.q_net(obs)
-    return {"step": trainer.step, "dead_units": dead_units(trainer.q_net, obs),
-            "q_mean": round(float(q.mean()), 4), "q_spread_over_actions": round(float(q.std(dim=1).mean()), 5)}
+    transitions (read without touching any random number generator): :meth:`Trainer.health`."""
+    return Trainer.from_checkpoint(Path(checkpoint)).health(n)
