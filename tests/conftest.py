@@ -34,3 +34,8 @@ def grade_check_cell(notebook: str, qid: str, **answers):
     quiz = namespace["quiz"]
     assert isinstance(quiz, Quiz)
     return quiz
+
+
+def failed_checks(quiz) -> set[str]:
+    """The names of the checks a :class:`helpers.quiz.Quiz` failed."""
+    return {r.name for r in quiz.results if not r.passed}

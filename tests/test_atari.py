@@ -7,7 +7,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import grade_check_cell
 
 import helpers  # noqa: F401  (registers the environments)
 from helpers.atari import FrameReplayBuffer, NatureCNN, conv_output_size, make_pong, preprocess_frame
@@ -146,50 +145,3 @@ def test_hidden_velocity_cartpole():
     s1, *_ = stacked.step(1)
     r1, *_ = full.step(1)
     assert np.allclose(s1[-2:], r1[[0, 2]]) and np.allclose(s1[:6], s0[2:])
-
-
-# --- the graded check of notebook 14's exercise q3: the Nature CNN as a module ------------------------------
-class _OneSequential(torch.nn.Module):
-    """The right layers under other names: its weights cannot load a NatureCNN state_dict."""
-
-    def __init__(self, n_actions, in_channels=4):
-        super().__init__()
-        self.net = torch.nn.Sequential(*NatureCNN(n_actions, in_channels).features,
-                                       *NatureCNN(n_actions, in_channels).head)
-
-    def forward(self, x):
-        return self.net(x.float() / 255.0 if x.dtype == torch.uint8 else x)
-
-
-class _NoScaling(NatureCNN):
-    """Forgets the notes' normalisation step: uint8 frames enter as 0–255."""
-
-    def forward(self, x):
-        return self.head(self.features(x.float()))
-
-
-class _Stub(torch.nn.Module):
-    def __init__(self, n_actions, in_channels=4):
-        super().__init__()
-
-    def forward(self, x):
-        ...
-
-
-def test_pixel_q_net_check_gives_nature_cnn_full_marks():
-    quiz = grade_check_cell("14_dqn_pixels", "q3", PixelQNet=NatureCNN)
-    assert quiz.status == "ok" and quiz.earned == quiz.points == 3, quiz.report()
-
-
-def test_pixel_q_net_check_reports_the_stub_as_not_answered():
-    assert grade_check_cell("14_dqn_pixels", "q3", PixelQNet=_Stub).status == "not answered"
-
-
-@pytest.mark.parametrize(("net", "failing"), [
-    (_NoScaling, "with NatureCNN's weights loaded, its Q-values on uint8 frames"),
-    (_OneSequential, "the same weight names and shapes as NatureCNN (features.0.weight, …, head.2.bias)"),
-])
-def test_pixel_q_net_check_names_what_is_wrong(net, failing):
-    quiz = grade_check_cell("14_dqn_pixels", "q3", PixelQNet=net)
-    failed = {r.name for r in quiz.results if not r.passed}
-    assert failing in failed and quiz.earned < quiz.points, quiz.report()

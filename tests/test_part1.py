@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import grade_check_cell
+from conftest import failed_checks, grade_check_cell
 from torch import nn
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -88,7 +88,7 @@ def test_02_float64_batch_and_detached_q_values_lose_points(root):
         return torch.tensor([q_values[i, a].item() for i, a in enumerate(actions.tolist())])
 
     quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=float64_batch, q_of_actions=detached)
-    failed = {r.name for r in quiz.results if not r.passed}
+    failed = failed_checks(quiz)
     assert "to_batch: float32 tensor of shape (3, 4)" in failed
     assert "gradients flow only into the chosen Q-values" in failed
     assert "q_of_actions is differentiable: gradients reach q_values" in failed
@@ -103,7 +103,7 @@ def test_02_a_python_loop_and_missing_shape_asserts_lose_points(root):
         return torch.from_numpy(np.stack(observations)).float().to(device)
 
     quiz = grade_check_cell("02_pytorch_essentials", "q1", to_batch=unchecked_batch, q_of_actions=loop)
-    failed = {r.name for r in quiz.results if not r.passed}
+    failed = failed_checks(quiz)
     assert failed == {"q_of_actions is vectorised: a handful of tensor operations for 1 000 rows",
                       "to_batch: rejects 2-D observations with a message",
                       "q_of_actions: rejects actions of the wrong shape with a message"}, quiz.report()
@@ -155,7 +155,7 @@ def test_04_q1_not_answered_and_wrong_histories(root):
     # curves of the right length that were not produced by training: every comparison with the reference fails
     fake = {name: [0.5] * 2000 for name in ["SGD", "Momentum", "AdaGrad", "Adam"]}
     quiz = grade_check_cell("04_nonlinear_regression", "q1", q1_histories=fake, make_optimizer=stub, q1_fastest="Adam")
-    failed = {r.name for r in quiz.results if not r.passed}
+    failed = failed_checks(quiz)
     assert {f"{n}: your curve matches a reference run" for n in fake} <= failed
     assert quiz.earned < quiz.points / 2, quiz.report()
 

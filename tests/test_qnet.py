@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import grade_check_cell
+from conftest import failed_checks, grade_check_cell
 from torch import nn
 
 from helpers import qnet
@@ -103,9 +103,9 @@ def test_08_q1_names_a_missing_terminal_mask_and_a_gradient_leak():
     def leaks(q_net, rewards, next_states, terminated, gamma):
         return rewards + gamma * (1 - terminated) * q_net(next_states).max(dim=1).values
 
-    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q1", td_target=no_mask).results if not r.passed}
+    failed = failed_checks(grade_check_cell("08_q_network.ipynb", "q1", td_target=no_mask))
     assert any("terminated" in name for name in failed)
-    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q1", td_target=leaks).results if not r.passed}
+    failed = failed_checks(grade_check_cell("08_q_network.ipynb", "q1", td_target=leaks))
     assert failed == {"no gradient flows into the target (a network with trainable weights)"}
 
 
@@ -113,7 +113,7 @@ def test_08_q2_names_a_loss_over_every_action():
     def every_action(q_net, states, actions, targets):
         return ((q_net(states) - targets[:, None]) ** 2).mean()
 
-    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q2", td_loss=every_action).results if not r.passed}
+    failed = failed_checks(grade_check_cell("08_q_network.ipynb", "q2", td_loss=every_action))
     assert "only the taken actions get a gradient" in failed
 
 
@@ -126,7 +126,7 @@ def test_08_q4_reference_passes_and_a_missing_zero_grad_fails():
         optimizer.step()
         return loss.item()
 
-    failed = {r.name for r in grade_check_cell("08_q_network.ipynb", "q4", update=no_zero_grad).results if not r.passed}
+    failed = failed_checks(grade_check_cell("08_q_network.ipynb", "q4", update=no_zero_grad))
     assert "one SGD step, with the old gradients cleared first" in failed
 
 
@@ -145,9 +145,9 @@ def test_09_q2_names_global_randomness_and_a_loop():
         return np.array([int(rng.integers(q_values.shape[1])) if rng.random() < epsilon else int(row.argmax())
                          for row in q_values])
 
-    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=global_random).results if not r.passed}
+    failed = failed_checks(grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=global_random))
     assert failed == {"all randomness from `rng`: the same seed repeats the actions"}
-    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=per_row).results if not r.passed}
+    failed = failed_checks(grade_check_cell("09_deep_sarsa.ipynb", "q2", epsilon_greedy=per_row))
     assert failed == {"vectorised: at most 4 uses of `rng` for a batch of 1000"}
 
 
@@ -171,9 +171,9 @@ def test_09_q3_names_an_off_policy_episode_and_a_done_flag():
             obs, action, total = next_obs, next_action, total + reward
         return total, info
 
-    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=acts_twice).results if not r.passed}
+    failed = failed_checks(grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=acts_twice))
     assert "act once per state: 6 calls (the start and each next state)" in failed
-    failed = {r.name for r in grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=passes_done).results if not r.passed}
+    failed = failed_checks(grade_check_cell("09_deep_sarsa.ipynb", "q3", sarsa_episode=passes_done))
     assert failed == {"truncated after 3 steps: learn gets terminated=False and the episode stops"}
 
 

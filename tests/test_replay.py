@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import grade_check_cell
 
 from helpers.replay import Batch, ConsecutiveBuffer, ReplayBuffer
 
@@ -125,34 +124,3 @@ def test_consecutive_buffer_hands_out_the_newest_transitions_newest_first():
     assert buf.rng.bit_generator.state == state, "sampling draws no random numbers"
     with pytest.raises(ValueError, match="cannot sample 4"):
         buf.sample(4)
-
-
-class _Stub(ReplayBuffer):
-    def sample(self, batch_size):
-        ...
-
-
-class _OldestFirst(ReplayBuffer):
-    def sample(self, batch_size):
-        return self.gather(np.arange(batch_size))
-
-
-class _NoWrap(ReplayBuffer):  # right until the ring wraps around
-    def sample(self, batch_size):
-        return self.gather(np.arange(self.size - 1, self.size - 1 - batch_size, -1))
-
-
-def test_consecutive_buffer_check_gives_the_reference_full_marks():
-    quiz = grade_check_cell("12_dqn_ablation", "q3", ConsecutiveBuffer=ConsecutiveBuffer)
-    assert quiz.status == "ok" and quiz.earned == quiz.points == 2, quiz.report()
-    assert grade_check_cell("12_dqn_ablation", "q3", ConsecutiveBuffer=_Stub).status == "not answered"
-
-
-@pytest.mark.parametrize(("buffer", "failing"), [
-    (_OldestFirst, "5 added to 8 slots: sample(3) gives t = 4, 3, 2"),
-    (_NoWrap, "wrapped around: 5 added to 3 slots (they hold 3, 4, 2): sample(3) gives 4, 3, 2"),
-])
-def test_consecutive_buffer_check_names_what_is_wrong(buffer, failing):
-    quiz = grade_check_cell("12_dqn_ablation", "q3", ConsecutiveBuffer=buffer)
-    failed = {r.name for r in quiz.results if not r.passed}
-    assert failing in failed and quiz.earned < quiz.points, quiz.report()
