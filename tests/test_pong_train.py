@@ -260,3 +260,45 @@ def test_each_checkpoint_logs_its_health_and_warns_of_a_collapse(uninterrupted, 
     logged.clear()
     trainer.log_health(logged.append)
     assert len(logged) == 2 and logged[1].startswith("warning: 100% of conv3's units are dead at step 300")
+
+
+def test_n_step_batch_follows_each_episode_to_its_end_or_the_newest_transition():
+    """n_step_batch against a plain walk over a list of transitions: episodes that end (terminated) or are cut
+    (truncated, they bootstrap), a buffer that has wrapped, and rows whose n steps reach past the newest
+    transition."""
+    from helpers.atari import FrameReplayBuffer
+    from workbook.pong_train import n_step_batch
+
+    rng = np.random.default_rng(1)
+    buffer = FrameReplayBuffer(40, (2, 2), stack=2, seed=0)
+    history = []  # (episode, reward, terminated, next_obs) per transition, in order
+    frame = 0
+    for episode, (length, ends) in enumerate([(7, True), (12, False), (5, True), (9, True), (14, False)]):
+        frame += 1
+        obs = np.full((2, 2, 2), frame % 256, dtype=np.uint8)
+        for t in range(length):
+            frame += 1
+            next_obs = np.concatenate([obs[1:], np.full((1, 2, 2), frame % 256, dtype=np.uint8)])
+            done = ends and t == length - 1
+            reward = float(rng.integers(-1, 2))
+            buffer.add(obs, int(rng.integers(6)), reward, next_obs, done)
+            history.append((episode, reward, done, next_obs))
+            obs = next_obs
+    gamma, n = 0.9, 3
+    numbers = np.arange(buffer.first, buffer.added)
+    assert buffer.first > 0, "the buffer has wrapped"
+    batch, discount = n_step_batch(buffer, numbers, n, gamma)
+    for row, i in enumerate(numbers):
+        ret, disc, j = 0.0, 1.0, i
+        for k in range(n):
+            j = i + k
+            ret += disc * history[j][1]
+            disc *= gamma
+            if history[j][2] or j + 1 >= len(history) or history[j + 1][0] != history[i][0]:
+                break
+        assert batch.rewards[row] == pytest.approx(ret) and discount[row] == pytest.approx(disc), f"transition {i}"
+        assert batch.terminated[row] == float(history[j][2]) and np.array_equal(batch.next_obs[row], history[j][3])
+    one, one_discount = n_step_batch(buffer, numbers, 1, gamma)
+    plain = buffer.gather(numbers)
+    assert np.array_equal(one.rewards, plain.rewards) and np.array_equal(one.next_obs, plain.next_obs)
+    assert np.allclose(one_discount, gamma)

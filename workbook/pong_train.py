@@ -55,6 +55,7 @@ from helpers.atari import PONG_ID, FrameReplayBuffer, NatureCNN, make_pong
 from helpers.dqn import linear_epsilon, q_loss, soft_update, td_target
 from helpers.pong_agent import WEIGHTS as WEIGHTS_PATH  # package data of helpers: pip/Colab installs carry it
 from helpers.pong_agent import WEIGHTS_FORMAT, load_pong_agent
+from helpers.replay import Batch, check_sample_size
 
 ROOT = Path(__file__).resolve().parents[1]
 CURVE_FIELDS = ["step", "episode", "return", "length", "epsilon", "loss_mean", "updates", "wall_s"]
@@ -89,12 +90,16 @@ class PongConfig:
     adam_eps: float = 1e-8  # Adam's ε (PyTorch's and CleanRL's default); Rainbow and Dopamine use 1.5e-4 for Atari,
     #   which keeps Adam from turning tiny gradients into full-size steps
 
+    n_step: int = 1  # rewards summed per TD target: r_t + γ r_t+1 + … + γ^(n-1) r_t+n-1 + γ^n max q(s_t+n)
+    #   (Rainbow's multi-step returns, n = 3): a point scored reaches the Q-values of the states that earned it
+    #   n times sooner; 1 is the DQN target of notebook 14
+
     #: fields added after the course's first recorded run: a checkpoint stores them only when they differ from the
     #: default, so that the earlier runs' recorded commands still reproduce their checkpoints byte for byte
-    LATER_FIELDS = ("adam_eps",)
+    LATER_FIELDS = ("adam_eps", "n_step")
 
     def __post_init__(self) -> None:
-        for name in ["total_steps", "buffer_size", "train_frequency", "batch_size", "target_update_interval"]:
+        for name in ["total_steps", "buffer_size", "train_frequency", "batch_size", "target_update_interval", "n_step"]:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"PongConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.learning_starts < self.batch_size:
@@ -242,6 +247,37 @@ def checkpoints(run_dir: Path) -> list[Path]:
     return sorted(found, key=checkpoint_step)
 
 
+def n_step_batch(buffer: FrameReplayBuffer, numbers: np.ndarray, n: int, gamma: float) -> tuple[Batch, np.ndarray]:
+    """Transitions ``numbers`` of ``buffer`` with ``n``-step returns, and each row's bootstrap discount.
+
+    Row ``i`` follows its episode for up to ``n`` transitions ``i, i+1, …``: ``rewards`` is
+    :math:`\\sum_k \\gamma^k r_{i+k}`, ``next_obs`` the state after the last one taken, ``terminated`` that
+    one's flag, and the discount :math:`\\gamma^m` for the ``m`` transitions taken. A row stops early at
+    its episode's end, or where the buffer holds no later transition yet (``m < n``: it bootstraps from an
+    earlier state with :math:`\\gamma^m`). The target is ``rewards + discount * (1 - terminated) * max q'``.
+    The next transition continues an episode when its first frame is the current one's second (frame ids
+    only grow, and a new episode stores new frames).
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    cap = buffer.capacity
+    returns = np.zeros(len(numbers), dtype=np.float32)
+    discount = np.ones(len(numbers), dtype=np.float32)
+    last = numbers.copy()
+    active = np.ones(len(numbers), dtype=bool)
+    for k in range(n):
+        j = numbers + k
+        if k > 0:
+            active &= (j < buffer.added) & (buffer.frame_ids[j % cap, 0] == buffer.frame_ids[(j - 1) % cap, 1])
+        slots = j % cap
+        returns[active] += discount[active] * buffer.rewards[slots[active]]
+        last[active] = j[active]
+        discount[active] *= np.float32(gamma)
+        active &= buffer.terminated[slots] == 0
+    batch = buffer.gather(numbers)
+    tail = buffer.gather(last)
+    return dataclasses.replace(batch, rewards=returns, next_obs=tail.next_obs, terminated=tail.terminated), discount
+
+
 # ------------------------------------------------------------------------------------------------ training
 
 
@@ -323,12 +359,25 @@ class Trainer:
             return int(self.q_net(torch.as_tensor(obs, device=self.device).unsqueeze(0)).argmax())
 
     def update(self) -> float:
-        batch = self.buffer.sample(self.config.batch_size).to_torch(self.device)
+        cfg = self.config
+        if cfg.n_step == 1:  # notebook 14's update (and the earlier runs' exact draws and numbers)
+            batch, discount = self.buffer.sample(cfg.batch_size).to_torch(self.device), None
+        else:  # the same draws as sample(), then n-step returns
+            check_sample_size(cfg.batch_size, len(self.buffer))
+            numbers = self.buffer.rng.integers(self.buffer.first, self.buffer.added, size=cfg.batch_size)
+            batch, discount = n_step_batch(self.buffer, numbers, cfg.n_step, cfg.gamma)
+            batch, discount = batch.to_torch(self.device), torch.as_tensor(discount, device=self.device)
         if self.memory_format is torch.channels_last:
             batch = dataclasses.replace(batch, obs=batch.obs.contiguous(memory_format=torch.channels_last),
                                         next_obs=batch.next_obs.contiguous(memory_format=torch.channels_last))
         q_pred = self.q_net(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
-        loss = q_loss(q_pred, td_target(self.q_net, self.target_net, batch, self.config.gamma), self.config.loss)
+        if discount is None:
+            target = td_target(self.q_net, self.target_net, batch, cfg.gamma)
+        else:
+            with torch.no_grad():
+                next_q = self.target_net(batch.next_obs).max(dim=1).values
+                target = batch.rewards + discount * (1.0 - batch.terminated) * next_q
+        loss = q_loss(q_pred, target, cfg.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
