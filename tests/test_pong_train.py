@@ -106,6 +106,17 @@ def test_fast_cpu_options_train_the_same_run_up_to_rounding_and_resume_exactly(u
     assert _losses_close(plain, read_curve(switched / "curve.csv"))
 
 
+def test_an_n_step_run_resumes_exactly_and_learns_from_other_targets(uninterrupted, tmp_path):
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    train(whole, "--set", "n_step=3")
+    train(resumed, "--set", "n_step=3", "--until", "150")
+    assert dqn_pong.main(["--train", "--resume", "--run-dir", str(resumed)]) == 0
+    assert sha256(whole / "ckpt-000000300" / "state.pt") == sha256(resumed / "ckpt-000000300" / "state.pt")
+    assert torch.load(whole / "ckpt-000000300" / "state.pt", weights_only=False)["config"]["n_step"] == 3
+    one, three = read_curve(uninterrupted / "curve.csv"), read_curve(whole / "curve.csv")
+    assert [r["loss_mean"] for r in one if r["loss_mean"]] != [r["loss_mean"] for r in three if r["loss_mean"]]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/dqn_pong.py --device cuda)")
 def test_a_run_on_cuda_resumes_exactly(tmp_path):
     """--device cuda: the same tiny run, stopped at its first checkpoint and resumed, equals its uninterrupted self
